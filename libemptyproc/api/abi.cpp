@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// abi.cpp - the C ABI (emptyproc.h). The only place that sets errno; everything below returns -errno.
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "emptyproc/emptyproc.h"
+#include "handle.hpp"
+
+namespace ep::detail {
+namespace {
+
+// Handles by pidfd number. The pidfd's inode is checked on every call, so that a number the caller
+// closed with close(2) and the kernel gave to another file is not mistaken for the handle.
+class Registry {
+public:
+    void add(std::shared_ptr<Handle> h) {
+        std::lock_guard lock(mu_);
+        map_[h->pidfd()] = std::move(h);
+    }
+    std::shared_ptr<Handle> find(int pidfd) {
+        std::shared_ptr<Handle> h;
+        {
+            std::lock_guard lock(mu_);
+            auto it = map_.find(pidfd);
+            if (it == map_.end())
+                return nullptr;
+            h = it->second;
+        }
+        struct stat st;
+        if (fstat(pidfd, &st) == 0 && st.st_ino == h->ino())
+            return h;
+        // Stale: the caller closed the pidfd behind our back. Drop the handle, killing and reaping
+        // a stub that never exec'd.
+        remove(pidfd, h);
+        h->abandon();
+        return nullptr;
+    }
+    std::shared_ptr<Handle> take(int pidfd) {
+        auto h = find(pidfd);
+        if (h)
+            remove(pidfd, h);
+        return h;
+    }
+
+private:
+    void remove(int pidfd, const std::shared_ptr<Handle> &h) {
+        std::lock_guard lock(mu_);
+        auto it = map_.find(pidfd);
+        if (it != map_.end() && it->second == h)
+            map_.erase(it);
+    }
+
+    std::mutex mu_;
+    std::unordered_map<int, std::shared_ptr<Handle>> map_;
+};
+
+Registry &registry() {
+    static Registry *r = new Registry; // never destroyed: handles may be used during exit
+    return *r;
+}
+
+thread_local Log open_log; // ep_open() failures, read with ep_log_read(-1, ...)
+
+template <typename T> T set_errno(int negative_err) {
+    errno = -negative_err;
+    return static_cast<T>(-1);
+}
+
+int open_failed(int err, const std::string &prefix, const std::string &msg) {
+    open_log.add('e', prefix, msg);
+    return set_errno<int>(err);
+}
+
+} // namespace
+} // namespace ep::detail
+
+using namespace ep::detail;
+
+extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
+    ep_open_how h{};
+    if (how) {
+        if (size < EP_OPEN_HOW_SIZE_VER0)
+            return open_failed(-EINVAL, "open", "size " + std::to_string(size) + " is smaller than struct ep_open_how");
+        const unsigned char *bytes = reinterpret_cast<const unsigned char *>(how);
+        for (size_t i = sizeof h; i < size; i++)
+            if (bytes[i])
+                return open_failed(-E2BIG, "open", "struct ep_open_how has fields this library does not know");
+        std::memcpy(&h, how, std::min(size, sizeof h));
+    }
+    if (h.flags & ~EP_OPEN_SYNC)
+        return open_failed(-EINVAL, "open", "unknown flags in ep_open_how.flags");
+    if (h.transport == EP_TRANSPORT_IO_URING)
+        return open_failed(-EOPNOTSUPP, "transport", "io_uring is not available in this build");
+    if (h.transport != EP_TRANSPORT_SOCKETPAIR)
+        return open_failed(-EINVAL, "transport", "unknown transport " + std::to_string(h.transport));
+    if (!strategy_known(h.strategy))
+        return open_failed(-EINVAL, "strategy", "unknown strategy " + std::to_string(h.strategy));
+
+    std::string msg;
+    std::unique_ptr<Channel> chan;
+    if (int err = make_socketpair_channel(chan, msg))
+        return open_failed(err, "transport", msg);
+    StubProcess stub;
+    if (int err = start_stub(h.strategy, chan->stub_end(), stub, msg))
+        return open_failed(err, "strategy", msg);
+    auto handle = std::make_shared<Handle>(std::move(stub), std::move(chan), (h.flags & EP_OPEN_SYNC) != 0);
+    if (int err = handle->init(msg))
+        return open_failed(err, "open", msg); // the handle's destructor kills and reaps the stub
+    int pidfd = handle->pidfd();
+    registry().add(std::move(handle));
+    return pidfd;
+}
+
+extern "C" int ep_config(int pidfd, unsigned int cmd, const char *key, const void *value, int aux) {
+    auto h = registry().find(pidfd);
+    if (!h)
+        return set_errno<int>(-EBADF);
+    int err = h->config(cmd, key, value, aux);
+    return err ? set_errno<int>(err) : 0;
+}
+
+extern "C" ssize_t ep_log_read(int pidfd, char *buf, size_t size) {
+    ssize_t n;
+    if (pidfd == -1) {
+        n = open_log.read(buf, size);
+    } else {
+        auto h = registry().find(pidfd);
+        if (!h)
+            return set_errno<ssize_t>(-EBADF);
+        n = h->log().read(buf, size);
+    }
+    return n < 0 ? set_errno<ssize_t>(static_cast<int>(n)) : n;
+}
+
+extern "C" pid_t ep_pid(int pidfd) {
+    auto h = registry().find(pidfd);
+    if (!h)
+        return set_errno<pid_t>(-EBADF);
+    return h->pid();
+}
+
+extern "C" int ep_close(int pidfd) {
+    auto h = registry().take(pidfd);
+    if (!h)
+        return set_errno<int>(-EBADF);
+    int fd = h->release_pidfd();
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+// parse.cpp - the key language: check each ep_config() call and encode it (docs/keys.md).
+//
+// Everything here runs in the caller, before anything reaches the stub: names are resolved, numbers
+// range-checked and descriptors validated, so that the stub only ever sees well-formed records.
+#include "keys.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "emptyproc/emptyproc.h"
+#include "names.hpp"
+
+namespace ep::detail {
+namespace {
+
+constexpr unsigned C_FLAG = 1u << EP_CONFIG_SET_FLAG;
+constexpr unsigned C_STRING = 1u << EP_CONFIG_SET_STRING;
+constexpr unsigned C_BINARY = 1u << EP_CONFIG_SET_BINARY;
+constexpr unsigned C_PATH = 1u << EP_CONFIG_SET_PATH;
+constexpr unsigned C_PATH_EMPTY = 1u << EP_CONFIG_SET_PATH_EMPTY;
+constexpr unsigned C_FD = 1u << EP_CONFIG_SET_FD;
+
+// What a parser gets: the call, with the key split into its name and suffix.
+struct Call {
+    unsigned cmd;
+    std::string_view suffix; // after "name.", empty for NONE keys
+    const char *str;         // value as a string (SET_STRING, SET_PATH*), else nullptr
+    const void *bin;         // value as a buffer (SET_BINARY)
+    int aux;
+};
+
+using Parser = int (*)(const Call &, Record &, std::string &);
+
+template <typename T> std::optional<T> parse_decimal(std::string_view s, T max) {
+    T v{};
+    if (s.empty() || s[0] == '+' || s[0] == '-')
+        return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v > max)
+        return std::nullopt;
+    return v;
+}
+
+std::optional<unsigned> parse_octal(std::string_view s, unsigned max) {
+    unsigned v = 0;
+    if (s.empty())
+        return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 8);
+    if (ec != std::errc() || p != s.data() + s.size() || v > max)
+        return std::nullopt;
+    return v;
+}
+
+int invalid(std::string &msg, std::string text) {
+    msg = std::move(text);
+    return -EINVAL;
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// The descriptor a key's N names, from the key's suffix.
+int child_fd(const Call &c, std::string_view digits, Record &out, std::string &msg) {
+    auto n = parse_decimal<int64_t>(digits, INT_MAX);
+    if (!n)
+        return invalid(msg, "descriptor number " + quoted(digits) + " is not a number from 0 to " +
+                                std::to_string(INT_MAX));
+    (void)c;
+    out.a = *n;
+    return 0;
+}
+
+// SET_PATH's aux: AT_FDCWD, or a descriptor sent along and used as dirfd.
+void path_dirfd(const Call &c, Record &out) {
+    if (c.cmd == EP_CONFIG_SET_PATH || c.cmd == EP_CONFIG_SET_PATH_EMPTY)
+        if (c.aux != AT_FDCWD)
+            out.caller_fd = c.aux;
+}
+
+void set_string(Record &out, const char *s) { out.payload.assign(s, std::strlen(s) + 1); }
+
+int parse_fd(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_FD_DUP;
+    out.caller_fd = c.aux;
+    return child_fd(c, c.suffix, out, msg);
+}
+
+// open.<N>[:<flags>[:<mode>]]: flags a comma list of names or a number, mode octal.
+int parse_open_flags(std::string_view s, int64_t &flags, std::string &msg) {
+    static constexpr struct {
+        const char *name;
+        int flag;
+    } kFlags[] = {
+        {"rdonly", O_RDONLY}, {"wronly", O_WRONLY},       {"rdwr", O_RDWR},         {"creat", O_CREAT},
+        {"excl", O_EXCL},     {"trunc", O_TRUNC},         {"append", O_APPEND},     {"nonblock", O_NONBLOCK},
+        {"noctty", O_NOCTTY}, {"nofollow", O_NOFOLLOW},   {"directory", O_DIRECTORY}, {"sync", O_SYNC},
+        {"dsync", O_DSYNC},   {"cloexec", O_CLOEXEC},     {"path", O_PATH},         {"tmpfile", O_TMPFILE},
+        {"noatime", O_NOATIME},
+    };
+    if (!s.empty() && s[0] >= '0' && s[0] <= '9') {
+        unsigned long v = 0;
+        int base = 10;
+        std::string_view digits = s;
+        if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+            base = 16;
+            digits.remove_prefix(2);
+        } else if (s.size() > 1 && s[0] == '0') {
+            base = 8;
+            digits.remove_prefix(1);
+        }
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+        if (ec != std::errc() || p != digits.data() + digits.size() || v > INT_MAX)
+            return invalid(msg, "open flags " + quoted(s) + " are not a number or a list of names");
+        flags = static_cast<int64_t>(v);
+        return 0;
+    }
+    flags = 0;
+    while (!s.empty()) {
+        size_t comma = s.find(',');
+        std::string_view item = s.substr(0, comma);
+        bool known = false;
+        for (const auto &f : kFlags)
+            if (item == f.name) {
+                flags |= f.flag;
+                known = true;
+            }
+        if (!known)
+            return invalid(msg, "unknown open flag " + quoted(item) +
+                                    " (rdonly, wronly, rdwr, creat, excl, trunc, append, nonblock, noctty, "
+                                    "nofollow, directory, sync, dsync, cloexec, path, tmpfile, noatime)");
+        if (comma == std::string_view::npos)
+            break;
+        s.remove_prefix(comma + 1);
+    }
+    return 0;
+}
+
+int parse_open(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_OPEN;
+    std::string_view rest = c.suffix;
+    size_t colon = rest.find(':');
+    if (int err = child_fd(c, rest.substr(0, colon), out, msg))
+        return err;
+    out.b = O_RDONLY;
+    out.c = 0666;
+    if (colon != std::string_view::npos) {
+        rest.remove_prefix(colon + 1);
+        size_t colon2 = rest.find(':');
+        if (int err = parse_open_flags(rest.substr(0, colon2), out.b, msg))
+            return err;
+        if (colon2 != std::string_view::npos) {
+            auto mode = parse_octal(rest.substr(colon2 + 1), 07777);
+            if (!mode)
+                return invalid(msg, "mode " + quoted(rest.substr(colon2 + 1)) + " is not an octal number <= 07777");
+            out.c = static_cast<int32_t>(*mode);
+        }
+    }
+    set_string(out, c.str);
+    path_dirfd(c, out);
+    return 0;
+}
+
+int parse_close(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CLOSE;
+    return child_fd(c, c.suffix, out, msg);
+}
+
+int parse_closefrom(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CLOSEFROM;
+    return child_fd(c, c.str, out, msg);
+}
+
+int parse_cwd(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CHDIR;
+    if (c.cmd == EP_CONFIG_SET_FD) {
+        set_string(out, "");
+        out.caller_fd = c.aux;
+        return 0;
+    }
+    if (c.cmd == EP_CONFIG_SET_PATH_EMPTY && c.str[0] == 0 && c.aux == AT_FDCWD)
+        return invalid(msg, "an empty path needs a descriptor in aux, not AT_FDCWD");
+    set_string(out, c.str);
+    path_dirfd(c, out);
+    (void)msg;
+    return 0;
+}
+
+int parse_root(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CHROOT;
+    set_string(out, c.str);
+    path_dirfd(c, out);
+    (void)msg;
+    return 0;
+}
+
+// "soft:hard", "value" (both), each a number or "unlimited"/"infinity".
+int parse_rlimit(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_RLIMIT;
+    auto res = rlimit_resource(c.suffix);
+    if (!res)
+        return invalid(msg, "unknown resource " + quoted(c.suffix) + " (" + rlimit_names() + ")");
+    out.c = *res;
+    auto limit = [](std::string_view s) -> std::optional<int64_t> {
+        if (s == "unlimited" || s == "infinity")
+            return -1;
+        return parse_decimal<int64_t>(s, INT64_MAX);
+    };
+    std::string_view v = c.str;
+    size_t colon = v.find(':');
+    auto soft = limit(v.substr(0, colon));
+    auto hard = colon == std::string_view::npos ? soft : limit(v.substr(colon + 1));
+    if (!soft || !hard)
+        return invalid(msg, "limit " + quoted(v) + " is not \"soft:hard\" (numbers or \"unlimited\")");
+    if (*hard != -1 && (*soft == -1 || *soft > *hard))
+        return invalid(msg, "soft limit " + quoted(v.substr(0, colon)) + " is above the hard limit");
+    out.a = *soft;
+    out.b = *hard;
+    return 0;
+}
+
+// A uid or gid: a number, or a name looked up in the caller (the stub cannot use NSS).
+template <bool IsUser> std::optional<uint32_t> lookup_id(std::string_view s) {
+    if (auto n = parse_decimal<uint32_t>(s, 0xfffffffeu))
+        return n;
+    std::string name(s);
+    std::vector<char> buf(16384);
+    if constexpr (IsUser) {
+        struct passwd pw, *res = nullptr;
+        if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res) == 0 && res)
+            return res->pw_uid;
+    } else {
+        struct group gr, *res = nullptr;
+        if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &res) == 0 && res)
+            return res->gr_gid;
+    }
+    return std::nullopt;
+}
+
+int parse_uid(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SETUID;
+    auto id = lookup_id<true>(c.str);
+    if (!id)
+        return invalid(msg, "no user " + quoted(c.str) + " (a number or a name from the user database)");
+    out.a = *id;
+    return 0;
+}
+
+int parse_gid(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SETGID;
+    auto id = lookup_id<false>(c.str);
+    if (!id)
+        return invalid(msg, "no group " + quoted(c.str) + " (a number or a name from the group database)");
+    out.a = *id;
+    return 0;
+}
+
+int parse_groups(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SETGROUPS;
+    std::vector<uint32_t> gids;
+    std::string_view list = c.str;
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        auto id = lookup_id<false>(item);
+        if (!id)
+            return invalid(msg, "no group " + quoted(item));
+        gids.push_back(*id);
+        if (gids.size() > EP_WIRE_GROUPS_MAX)
+            return invalid(msg, "more than " + std::to_string(EP_WIRE_GROUPS_MAX) + " groups");
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+        if (list.empty())
+            return invalid(msg, "empty group name after ','");
+    }
+    out.a = static_cast<int64_t>(gids.size());
+    out.payload.assign(reinterpret_cast<const char *>(gids.data()), gids.size() * sizeof(uint32_t));
+    return 0;
+}
+
+// A signal set as a comma list of names, or a sigset_t (or the kernel's 8-byte set).
+int signal_value(const Call &c, uint64_t &set, std::string &msg) {
+    if (c.cmd == EP_CONFIG_SET_BINARY) {
+        if (c.aux != static_cast<int>(sizeof(sigset_t)) && c.aux != 8)
+            return invalid(msg, "a binary signal set is a sigset_t (" + std::to_string(sizeof(sigset_t)) +
+                                    " bytes) or 8 bytes, not " + std::to_string(c.aux));
+        std::memcpy(&set, c.bin, sizeof set);
+        return 0;
+    }
+    std::string bad;
+    auto s = signal_set(c.str, bad);
+    if (!s)
+        return invalid(msg, "unknown signal " + quoted(bad) + " (names like TERM or USR1, RTMIN+N, or 1-64)");
+    set = *s;
+    return 0;
+}
+
+int parse_sigmask(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SIGMASK;
+    uint64_t set = 0;
+    int err = signal_value(c, set, msg);
+    out.a = static_cast<int64_t>(set);
+    return err;
+}
+
+int disposition_value(const Call &c, Record &out, std::string &msg) {
+    uint64_t set = 0;
+    if (int err = signal_value(c, set, msg))
+        return err;
+    if (set & ((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1))))
+        return invalid(msg, "the disposition of KILL and STOP cannot be changed");
+    out.a = static_cast<int64_t>(set);
+    return 0;
+}
+
+int parse_sigdefault(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SIGDEFAULT;
+    return disposition_value(c, out, msg);
+}
+
+int parse_sigignore(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SIGIGNORE;
+    return disposition_value(c, out, msg);
+}
+
+int parse_umask(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_UMASK;
+    auto mode = parse_octal(c.str, 0777);
+    if (!mode)
+        return invalid(msg, "umask " + quoted(c.str) + " is not an octal number from 0 to 0777");
+    out.a = *mode;
+    return 0;
+}
+
+int parse_setsid(const Call &, Record &out, std::string &) {
+    out.op = EP_OP_SETSID;
+    return 0;
+}
+
+int parse_pgid(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SETPGID;
+    auto n = parse_decimal<int64_t>(c.str, INT_MAX);
+    if (!n)
+        return invalid(msg, "process group " + quoted(c.str) + " is not a number (0 = a new group)");
+    out.a = *n;
+    return 0;
+}
+
+int parse_argv(const Call &c, Record &out, std::string &) {
+    out.op = EP_OP_ARGV;
+    set_string(out, c.str);
+    return 0;
+}
+
+int parse_env(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_ENV;
+    std::string_view v = c.str;
+    size_t eq = v.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+        return invalid(msg, "environment entry " + quoted(v.substr(0, 64)) + " is not NAME=value");
+    set_string(out, c.str);
+    return 0;
+}
+
+int parse_exec(const Call &c, Record &out, std::string &) {
+    out.op = EP_OP_EXEC_TARGET;
+    switch (c.cmd) {
+    case EP_CONFIG_SET_FD:
+        out.c = EP_EXEC_FD;
+        out.caller_fd = c.aux;
+        set_string(out, "");
+        return 0;
+    case EP_CONFIG_SET_STRING:
+        out.c = EP_EXEC_SEARCH;
+        set_string(out, c.str);
+        return 0;
+    default: // SET_PATH, SET_PATH_EMPTY ("" = aux itself)
+        out.c = c.str[0] ? EP_EXEC_PATH : EP_EXEC_FD;
+        set_string(out, c.str);
+        path_dirfd(c, out);
+        return 0;
+    }
+}
+
+enum Suffix { NONE, NUMBER, WORD };
+
+struct Row {
+    KeyInfo info;
+    Suffix suffix;
+    Parser parse;
+};
+
+const Row kKeys[] = {
+#define EP_KEY(id, name, suffix, cmds, parser, summary)                                                  \
+    {{name, suffix == NONE ? "" : (suffix == NUMBER ? ".<N>" : ".<resource>"), cmds, summary}, suffix, parser},
+#include "keys.def"
+#undef EP_KEY
+};
+
+const char *cmd_name(unsigned cmd) {
+    static const char *const names[] = {"SET_FLAG", "SET_STRING", "SET_BINARY", "SET_PATH",
+                                        "SET_PATH_EMPTY", "SET_FD", "CMD_EXEC"};
+    return cmd < sizeof names / sizeof names[0] ? names[cmd] : "?";
+}
+
+std::string allowed_cmds(unsigned mask) {
+    std::string s;
+    for (unsigned cmd = 0; cmd <= EP_CONFIG_SET_FD; cmd++)
+        if (mask & (1u << cmd))
+            s += (s.empty() ? "" : ", ") + std::string(cmd_name(cmd));
+    return s;
+}
+
+// fsconfig(2)'s argument rules for each command.
+int check_arguments(unsigned cmd, const void *value, int aux, std::string &msg) {
+    switch (cmd) {
+    case EP_CONFIG_SET_FLAG:
+        if (value || aux)
+            return invalid(msg, "SET_FLAG takes no value and aux 0");
+        return 0;
+    case EP_CONFIG_SET_STRING:
+        if (!value || aux)
+            return invalid(msg, "SET_STRING takes a string value and aux 0");
+        break;
+    case EP_CONFIG_SET_BINARY:
+        if (!value || aux <= 0 || aux > EP_VALUE_MAX)
+            return invalid(msg, "SET_BINARY takes a buffer and its length (1.." + std::to_string(EP_VALUE_MAX) +
+                                    ") in aux");
+        return 0;
+    case EP_CONFIG_SET_PATH:
+    case EP_CONFIG_SET_PATH_EMPTY:
+        if (!value)
+            return invalid(msg, std::string(cmd_name(cmd)) + " takes a path value");
+        if (cmd == EP_CONFIG_SET_PATH && *static_cast<const char *>(value) == 0)
+            return invalid(msg, "SET_PATH takes a non-empty path (SET_PATH_EMPTY allows \"\")");
+        if (aux != AT_FDCWD && aux < 0)
+            return invalid(msg, "aux " + std::to_string(aux) + " is neither AT_FDCWD nor a descriptor");
+        break;
+    case EP_CONFIG_SET_FD:
+        if (value || aux < 0)
+            return invalid(msg, "SET_FD takes no value and a descriptor in aux");
+        return 0;
+    }
+    if (strnlen(static_cast<const char *>(value), EP_VALUE_MAX) == EP_VALUE_MAX)
+        return invalid(msg, "value is longer than " + std::to_string(EP_VALUE_MAX - 1) + " bytes");
+    return 0;
+}
+
+} // namespace
+
+const KeyInfo *key_table(size_t *count) {
+    static KeyInfo infos[sizeof kKeys / sizeof kKeys[0]];
+    static const bool filled = [] {
+        for (size_t i = 0; i < sizeof kKeys / sizeof kKeys[0]; i++)
+            infos[i] = kKeys[i].info;
+        return true;
+    }();
+    (void)filled;
+    *count = sizeof kKeys / sizeof kKeys[0];
+    return infos;
+}
+
+std::string errno_text(int err) {
+    const char *name = strerrorname_np(err);
+    return std::string(name ? name : "E?") + " (" + strerror(err) + ")";
+}
+
+int parse_config(unsigned cmd, const char *key, const void *value, int aux, Record &out, KeyId &id,
+                 std::string &msg) {
+    if (cmd > EP_CONFIG_CMD_EXEC) {
+        msg = "unknown command " + std::to_string(cmd);
+        return -EOPNOTSUPP;
+    }
+    if (!key)
+        return invalid(msg, std::string(cmd_name(cmd)) + " needs a key");
+    size_t klen = strnlen(key, EP_KEY_MAX);
+    if (klen == 0 || klen == EP_KEY_MAX)
+        return invalid(msg, "the key must be 1 to " + std::to_string(EP_KEY_MAX - 1) + " bytes long");
+    std::string_view k(key, klen);
+    size_t dot = k.find('.');
+    std::string_view base = k.substr(0, dot);
+    std::string_view suffix = dot == std::string_view::npos ? std::string_view{} : k.substr(dot + 1);
+
+    const Row *row = nullptr;
+    for (const auto &r : kKeys)
+        if (base == r.info.name)
+            row = &r;
+    if (!row)
+        return invalid(msg, "unknown key");
+    if ((row->suffix == NONE) != (dot == std::string_view::npos) || (row->suffix != NONE && suffix.empty()))
+        return invalid(msg, row->suffix == NONE ? "this key takes no suffix"
+                                                : "the key needs a suffix: " + std::string(row->info.name) +
+                                                      row->info.suffix);
+    if (!(row->info.commands & (1u << cmd)))
+        return invalid(msg, std::string(cmd_name(cmd)) + " is not accepted (use " +
+                                allowed_cmds(row->info.commands) + ")");
+    if (int err = check_arguments(cmd, value, aux, msg))
+        return err;
+    // Descriptors are checked now, so that a bad one is the caller's error, reported here.
+    bool has_fd = cmd == EP_CONFIG_SET_FD ||
+                  ((cmd == EP_CONFIG_SET_PATH || cmd == EP_CONFIG_SET_PATH_EMPTY) && aux != AT_FDCWD);
+    if (has_fd && fcntl(aux, F_GETFD) < 0) {
+        msg = "aux " + std::to_string(aux) + " is not an open file descriptor";
+        return -EBADF;
+    }
+
+    Call c{cmd, suffix, nullptr, nullptr, aux};
+    if (cmd == EP_CONFIG_SET_BINARY)
+        c.bin = value;
+    else
+        c.str = static_cast<const char *>(value);
+    out = Record{};
+    id = static_cast<KeyId>(row - kKeys);
+    return row->parse(c, out, msg);
+}
+
+} // namespace ep::detail

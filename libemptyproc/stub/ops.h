@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.h - the stub's state and one handler per wire op. Same rules as stub.c: no libc, raw syscalls.
+ */
+#ifndef EMPTYPROC_STUB_OPS_H
+#define EMPTYPROC_STUB_OPS_H
+
+#include <stdint.h>
+
+#include "../proto/wire.h"
+#include "stub.h"
+
+/* Everything the stub remembers between records. Lives on the stub's stack. */
+struct ep_stub {
+    int chan;             /* the channel (CLOEXEC); moved away if a record targets its number */
+    int exec_fd;          /* exec target's descriptor or dirfd (CLOEXEC), -1 if none */
+    int exec_kind;        /* EP_EXEC_*, 0 while no target is set */
+    const char *exec_str; /* path or name, in the arena */
+    uint64_t sigmask;     /* applied right before execve */
+    unsigned char *recv_buf;
+    uint32_t recv_size;
+    unsigned char *arena; /* tagged strings: 'A' argv, 'E' env, 'X' exec target */
+    uint64_t arena_size;
+    uint64_t arena_used;
+};
+
+/* The descriptors of the frame being applied: where each now is, and whether it was consumed. */
+struct ep_frame_fds {
+    int fd[EP_WIRE_FDS_MAX];
+    unsigned char live[EP_WIRE_FDS_MAX]; /* 1 until a record consumed it */
+    uint32_t n;
+    uint32_t failed_index; /* record to blame when ep_stub_take_fds() fails */
+};
+
+typedef void (*ep_verdict_fn)(int chan, uint16_t kind, uint32_t index, int32_t err);
+
+void ep_stub_init(struct ep_stub *st, const struct ep_stub_args *args);
+
+/* Move the frame's descriptors out of the way of the records that precede their use (Go's and
+ * CPython's two-pass fd shuffle, done once per frame). Returns 0 or -errno. */
+int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_cursor *cur,
+                     const int *fds, uint32_t nfds);
+
+/* Close the frame's descriptors that no record consumed (after a failure). */
+void ep_stub_drop_fds(struct ep_frame_fds *ff);
+
+/* Apply one record (any op but EXEC). Returns 0 or -errno. */
+int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op);
+
+/* S2: exec the target. Returns only on failure, with -errno, signals blocked again. */
+int ep_stub_exec(struct ep_stub *st, uint32_t index, ep_verdict_fn send_verdict);
+
+#endif /* EMPTYPROC_STUB_OPS_H */

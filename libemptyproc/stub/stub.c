@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub.c - the paused stub: receive the command stream, apply it, exec.
+ *
+ * This file (with ops.c, decode.c and sys.h) is everything that runs between clone and exec. It runs
+ * in a CLONE_VM child: it shares the caller's memory while the caller's threads keep running, so
+ *
+ *   MAY    use its own stack and the region struct ep_stub_args points to; read-only code and data
+ *          of this library; raw system calls from sys.h.
+ *   MAY NOT call libc (not even memcpy: the build has no undefined symbols in these objects, a test
+ *          checks it), touch errno or TLS, allocate, take locks, throw, read or write any memory of
+ *          the caller (heap, globals, the caller's stack), or return from ep_stub_main().
+ *
+ * Life of the stub (the names match docs/protocol.md):
+ *   S0 prologue   keep only the channel (unsharing the fd table), name itself ep-stub, set every
+ *                 signal disposition to default. All signals stay blocked until the exec.
+ *   S1 stream     receive a frame, check it whole, apply its records in order. Batched frames
+ *                 answer only a failure, then the stub kills itself; sync frames answer every record.
+ *   S2 exec       set the configured signal mask, send EXEC_BEGIN, execve. The channel is CLOEXEC:
+ *                 the caller sees EOF once the exec succeeded.
+ *   S3 end        EOF before an exec, a frame that does not decode, or a failure in batched mode:
+ *                 kill(self, SIGKILL). The caller reaps.
+ */
+#include "stub.h"
+
+#include "../proto/wire.h"
+#include "ops.h"
+#include "sys.h"
+
+static __attribute__((noreturn)) void die(void) {
+    ep_kill(ep_getpid(), EP_SIGKILL);
+    ep_exit_group(137); /* not reached: SIGKILL cannot be blocked */
+}
+
+static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
+    struct ep_wire_verdict v;
+    v.magic = EP_WIRE_MAGIC;
+    v.version = EP_WIRE_VERSION;
+    v.kind = kind;
+    v.index = index;
+    v.err = err;
+    struct ep_iovec iov = {&v, sizeof v};
+    struct ep_msghdr m = {0, 0, &iov, 1, 0, 0, 0};
+    long r;
+    do
+        r = ep_sendmsg(chan, &m, EP_MSG_NOSIGNAL);
+    while (r == -EINTR);
+    /* A caller that is gone cannot be told; the next recvmsg sees EOF and the stub dies. */
+}
+
+/* S0. Called first, on the stub's own stack. */
+static void prologue(struct ep_stub *st) {
+    /* The fd table is shared with the caller (CLONE_FILES): unsharing while closing everything above
+     * the channel copies only the entries below it, then the ones below are closed too. None of the
+     * caller's descriptors, CLOEXEC or not, survives into the stub. */
+    if (ep_close_range((unsigned)st->chan + 1, ~0u, EP_CLOSE_RANGE_UNSHARE) < 0)
+        die();
+    if (st->chan > 0 && ep_close_range(0, (unsigned)st->chan - 1, 0) < 0)
+        die();
+
+    /* "ep-stub" until the exec names the process after its program. */
+    static const char name[16] = "ep-stub";
+    ep_prctl(EP_PR_SET_NAME, (unsigned long)name);
+
+    /* CLONE_CLEAR_SIGHAND already reset the handlers; ignored signals are still ignored. */
+    struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
+    for (int sig = 1; sig <= 64; sig++)
+        if (sig != EP_SIGKILL && sig != EP_SIGSTOP)
+            ep_rt_sigaction(sig, &dfl);
+}
+
+/* Receive one frame. Returns its length, 0 at EOF, or a negative errno; fds[] gets the descriptors
+ * (already CLOEXEC) and *nfds their count. */
+static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
+    union {
+        struct ep_cmsghdr h;
+        unsigned char buf[sizeof(struct ep_cmsghdr) + EP_WIRE_FDS_MAX * sizeof(int) + 16];
+    } control;
+    struct ep_iovec iov = {st->recv_buf, st->recv_size};
+    struct ep_msghdr m = {0, 0, &iov, 1, &control, sizeof control, 0};
+    long n;
+    do
+        n = ep_recvmsg(st->chan, &m, EP_MSG_CMSG_CLOEXEC);
+    while (n == -EINTR);
+    *nfds = 0;
+    if (n < 0)
+        return n;
+    for (size_t off = 0; m.controllen - off >= sizeof(struct ep_cmsghdr);) {
+        struct ep_cmsghdr *c = (struct ep_cmsghdr *)(control.buf + off);
+        if (c->len < sizeof *c || c->len > m.controllen - off)
+            break;
+        if (c->level == EP_SOL_SOCKET && c->type == EP_SCM_RIGHTS) {
+            const int *in = (const int *)(c + 1);
+            size_t count = (c->len - sizeof *c) / sizeof(int);
+            for (size_t i = 0; i < count; i++) {
+                if (*nfds < EP_WIRE_FDS_MAX)
+                    fds[(*nfds)++] = in[i];
+                else
+                    ep_close(in[i]); /* more than a frame may carry: refused below */
+            }
+            if (count > EP_WIRE_FDS_MAX)
+                m.flags |= EP_MSG_CTRUNC;
+        }
+        off += (c->len + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1);
+    }
+    if (m.flags & (EP_MSG_TRUNC | EP_MSG_CTRUNC)) {
+        for (uint32_t i = 0; i < *nfds; i++)
+            ep_close(fds[i]);
+        *nfds = 0;
+        return -EMSGSIZE;
+    }
+    return n;
+}
+
+__attribute__((noreturn)) void ep_stub_main(void *argp) {
+    const struct ep_stub_args *args = (const struct ep_stub_args *)argp;
+    struct ep_stub st;
+    ep_stub_init(&st, args);
+    prologue(&st);
+
+    int fds[EP_WIRE_FDS_MAX];
+    for (;;) { /* S1 */
+        uint32_t nfds;
+        long n = recv_frame(&st, fds, &nfds);
+        if (n == 0)
+            die(); /* S3: the stream ended without an exec (or the caller died) */
+        if (n < 0) {
+            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n);
+            die();
+        }
+        struct ep_wire_cursor cur;
+        uint32_t bad;
+        int err = ep_wire_check_frame(st.recv_buf, (uint32_t)n, nfds, &cur, &bad);
+        if (err) {
+            for (uint32_t i = 0; i < nfds; i++)
+                ep_close(fds[i]);
+            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err);
+            die();
+        }
+        int sync = (((const struct ep_wire_frame_hdr *)st.recv_buf)->flags & EP_FRAME_SYNC) != 0;
+        struct ep_frame_fds ff;
+        err = ep_stub_take_fds(&st, &ff, &cur, fds, nfds);
+        if (err) {
+            send_verdict(st.chan, EP_VERDICT_FAIL, ff.failed_index, err);
+            if (!sync)
+                die();
+            continue;
+        }
+
+        struct ep_wire_op op;
+        while (ep_wire_next(&cur, &op)) {
+            if (op.op == EP_OP_EXEC) {
+                /* S2: everything before it is applied; the verdict is EXEC_BEGIN, then EOF. */
+                err = ep_stub_exec(&st, op.index, send_verdict);
+            } else {
+                err = ep_stub_apply(&st, &ff, &op);
+            }
+            if (err) {
+                ep_stub_drop_fds(&ff);
+                send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err);
+                if (!sync)
+                    die(); /* S3: all or nothing */
+                break;
+            }
+            if (sync)
+                send_verdict(st.chan, EP_VERDICT_OK, op.index, 0);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.h - the only way the stub talks to the kernel: raw system calls.
+ *
+ * Every function returns the kernel's result: >= 0 on success, -errno on failure. Nothing here
+ * touches libc, errno or thread-local storage, so it is safe in a CLONE_VM child that shares the
+ * caller's memory and runs while the caller's other threads hold libc's locks.
+ */
+#ifndef EMPTYPROC_STUB_SYS_H
+#define EMPTYPROC_STUB_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <asm/unistd.h>
+#include <linux/errno.h>
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "the stub's raw system calls are written for x86_64 and aarch64 only"
+#endif
+
+#if defined(__x86_64__)
+/* syscall: number in rax, args in rdi rsi rdx r10 r8 r9; rcx and r11 are clobbered. */
+static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#elif defined(__aarch64__)
+/* svc 0: number in x8, args in x0..x5, result in x0. */
+static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    return x0;
+}
+#endif
+
+#define EP_SC0(n) ep_syscall6((n), 0, 0, 0, 0, 0, 0)
+#define EP_SC1(n, a) ep_syscall6((n), (long)(a), 0, 0, 0, 0, 0)
+#define EP_SC2(n, a, b) ep_syscall6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define EP_SC3(n, a, b, c) ep_syscall6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define EP_SC4(n, a, b, c, d) ep_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define EP_SC5(n, a, b, c, d, e) ep_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+/* Constants the stub needs, spelled out so that no libc header is pulled in. */
+#define EP_AT_FDCWD (-100)
+#define EP_AT_EMPTY_PATH 0x1000
+#define EP_O_RDONLY 0
+#define EP_O_CLOEXEC 02000000
+#define EP_O_PATH 010000000
+#define EP_O_DIRECTORY 0200000
+#define EP_F_DUPFD_CLOEXEC 1030
+#define EP_F_GETFD 1
+#define EP_F_SETFD 2
+#define EP_FD_CLOEXEC 1
+#define EP_MSG_CMSG_CLOEXEC 0x40000000
+#define EP_MSG_NOSIGNAL 0x4000
+#define EP_MSG_TRUNC 0x20
+#define EP_MSG_CTRUNC 0x08
+#define EP_SOL_SOCKET 1
+#define EP_SCM_RIGHTS 1
+#define EP_SIGKILL 9
+#define EP_SIGSTOP 19
+#define EP_SIG_BLOCK 0
+#define EP_SIG_SETMASK 2
+#define EP_SIG_DFL 0
+#define EP_SIG_IGN 1
+#define EP_PR_SET_NAME 15
+#define EP_CLOSE_RANGE_UNSHARE 2
+#define EP_RLIM_INFINITY (~0UL)
+
+struct ep_iovec {
+    void *base;
+    size_t len;
+};
+
+struct ep_msghdr {
+    void *name;
+    unsigned int namelen;
+    struct ep_iovec *iov;
+    size_t iovlen;
+    void *control;
+    size_t controllen;
+    int flags;
+};
+
+struct ep_cmsghdr {
+    size_t len;
+    int level;
+    int type;
+};
+
+struct ep_rlimit64 {
+    uint64_t cur;
+    uint64_t max;
+};
+
+/* The kernel's struct sigaction for rt_sigaction on x86_64/aarch64 (no sa_restorer needed for
+ * SIG_DFL/SIG_IGN). */
+struct ep_ksigaction {
+    unsigned long handler;
+    unsigned long flags;
+    unsigned long restorer;
+    uint64_t mask;
+};
+
+static inline long ep_close(int fd) { return EP_SC1(__NR_close, fd); }
+static inline long ep_close_range(unsigned lo, unsigned hi, unsigned flags) {
+    return EP_SC3(__NR_close_range, lo, hi, flags);
+}
+static inline long ep_dup3(int from, int to, int flags) { return EP_SC3(__NR_dup3, from, to, flags); }
+static inline long ep_fcntl(int fd, int cmd, long arg) { return EP_SC3(__NR_fcntl, fd, cmd, arg); }
+static inline long ep_openat(int dirfd, const char *path, long flags, long mode) {
+    return EP_SC4(__NR_openat, dirfd, path, flags, mode);
+}
+static inline long ep_recvmsg(int fd, struct ep_msghdr *m, int flags) {
+    return EP_SC3(__NR_recvmsg, fd, m, flags);
+}
+static inline long ep_sendmsg(int fd, const struct ep_msghdr *m, int flags) {
+    return EP_SC3(__NR_sendmsg, fd, m, flags);
+}
+static inline long ep_chdir(const char *path) { return EP_SC1(__NR_chdir, path); }
+static inline long ep_fchdir(int fd) { return EP_SC1(__NR_fchdir, fd); }
+static inline long ep_chroot(const char *path) { return EP_SC1(__NR_chroot, path); }
+static inline long ep_prlimit64(int resource, const struct ep_rlimit64 *lim) {
+    return EP_SC4(__NR_prlimit64, 0, resource, lim, 0);
+}
+static inline long ep_setgroups(long n, const uint32_t *gids) { return EP_SC2(__NR_setgroups, n, gids); }
+static inline long ep_setresgid(long r, long e, long s) { return EP_SC3(__NR_setresgid, r, e, s); }
+static inline long ep_setresuid(long r, long e, long s) { return EP_SC3(__NR_setresuid, r, e, s); }
+static inline long ep_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
+    return EP_SC4(__NR_rt_sigprocmask, how, set, old, 8);
+}
+static inline long ep_rt_sigaction(int sig, const struct ep_ksigaction *act) {
+    return EP_SC4(__NR_rt_sigaction, sig, act, 0, 8);
+}
+static inline long ep_umask(long mode) { return EP_SC1(__NR_umask, mode); }
+static inline long ep_setsid(void) { return EP_SC0(__NR_setsid); }
+static inline long ep_setpgid(long pid, long pgid) { return EP_SC2(__NR_setpgid, pid, pgid); }
+static inline long ep_getpid(void) { return EP_SC0(__NR_getpid); }
+static inline long ep_kill(long pid, int sig) { return EP_SC2(__NR_kill, pid, sig); }
+static inline long ep_prctl(int option, unsigned long arg2) { return EP_SC5(__NR_prctl, option, arg2, 0, 0, 0); }
+static inline long ep_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
+    return EP_SC5(__NR_execveat, dirfd, path, argv, envp, flags);
+}
+static inline __attribute__((noreturn)) void ep_exit_group(int status) {
+    for (;;)
+        EP_SC1(__NR_exit_group, status);
+}
+
+#endif /* EMPTYPROC_STUB_SYS_H */

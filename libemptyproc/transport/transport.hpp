@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// transport.hpp - the caller's end of one stub's command stream (docs/design.md). One file per
+// transport; both behave the same to the layer above.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "../proto/encode.hpp"
+#include "../proto/wire.h"
+
+namespace ep::detail {
+
+class Channel {
+public:
+    virtual ~Channel() = default;
+
+    // The descriptor the stub keeps as its end of the stream (a number in the caller's table when
+    // the stub is cloned).
+    virtual int stub_end() const = 0;
+
+    // Send one frame. pidfd lets a blocked send notice a dead stub. Returns 0 or -errno
+    // (-ECHILD: the stub died while the frame could not be sent).
+    virtual int send(FrameBuilder &frame, uint16_t flags, int pidfd) = 0;
+
+    // Wait for the next verdict. Returns 1 with *v filled, 0 at EOF (the stub's end closed: it
+    // exec'd or died), -ECHILD if the stub died without closing the stream, or -errno.
+    virtual int recv(ep_wire_verdict &v, int pidfd) = 0;
+
+    // Close everything: no more frames.
+    virtual void shutdown() = 0;
+};
+
+// AF_UNIX SOCK_SEQPACKET pair; descriptors by SCM_RIGHTS.
+int make_socketpair_channel(std::unique_ptr<Channel> &out, std::string &msg);
+
+} // namespace ep::detail
