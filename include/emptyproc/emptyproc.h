@@ -137,6 +137,9 @@ EP_PUBLIC int ep_open(const struct ep_open_how *how, size_t size);
  *   EOPNOTSUPP  cmd is not an EP_CONFIG_* command.
  *   EALREADY    the target was already exec'd.
  *   ECHILD      the stub died (killed from outside) before it could exec.
+ *   EPROTO      the stub rejected the stream as malformed (a bug of this library: please report).
+ *   EMSGSIZE, ENOBUFS, ENOMEM
+ *               the stream could not be sent; the stub is killed at ep_close().
  *   any other   the errno of the first operation that failed in the stub (for example ENOENT from
  *               "cwd", EPERM from "uid", EACCES or ENOEXEC from the exec). In batched mode it may be
  *               returned by a later ep_config() call already, as soon as it is known.

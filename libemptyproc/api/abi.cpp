@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "emptyproc/emptyproc.h"
 #include "handle.hpp"
@@ -20,8 +21,16 @@ namespace {
 class Registry {
 public:
     void add(std::shared_ptr<Handle> h) {
-        std::lock_guard lock(mu_);
-        map_[h->pidfd()] = std::move(h);
+        std::shared_ptr<Handle> stale;
+        {
+            std::lock_guard lock(mu_);
+            auto &slot = map_[h->pidfd()];
+            stale = std::exchange(slot, std::move(h));
+        }
+        // The number was ours before: the caller closed that pidfd with close(2) and the kernel
+        // reused it. The old handle must not touch the number (it is the new stub's now).
+        if (stale)
+            stale->abandon();
     }
     std::shared_ptr<Handle> find(int pidfd) {
         std::shared_ptr<Handle> h;
@@ -37,23 +46,25 @@ public:
             return h;
         // Stale: the caller closed the pidfd behind our back. Drop the handle, killing and reaping
         // a stub that never exec'd.
-        remove(pidfd, h);
-        h->abandon();
+        if (remove(pidfd, h))
+            h->abandon();
         return nullptr;
     }
     std::shared_ptr<Handle> take(int pidfd) {
         auto h = find(pidfd);
-        if (h)
-            remove(pidfd, h);
+        if (h && !remove(pidfd, h))
+            return nullptr; // closed by another thread meanwhile
         return h;
     }
 
 private:
-    void remove(int pidfd, const std::shared_ptr<Handle> &h) {
+    bool remove(int pidfd, const std::shared_ptr<Handle> &h) {
         std::lock_guard lock(mu_);
         auto it = map_.find(pidfd);
-        if (it != map_.end() && it->second == h)
-            map_.erase(it);
+        if (it == map_.end() || it->second != h)
+            return false; // another thread got there first
+        map_.erase(it);
+        return true;
     }
 
     std::mutex mu_;

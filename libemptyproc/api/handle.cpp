@@ -178,9 +178,6 @@ void Handle::note_order(KeyId id) {
     case KeyId::Exec:
         order_.exec_target = true;
         break;
-    case KeyId::Argv:
-        order_.argv = true;
-        break;
     default:
         break;
     }
@@ -268,7 +265,8 @@ int Handle::await_verdicts(uint32_t until_index, bool exec) {
             default: // EP_VERDICT_BAD_FRAME: a bug on one side of the protocol
                 state_ = State::Failed;
                 failed_err_ = EPROTO;
-                return fail(EPROTO, "stream", "the stub rejected a frame: " + errno_text(-v.err));
+                return fail(EPROTO, v.index < keys_.size() ? keys_[v.index] : "stream",
+                            "the stub rejected a frame: " + errno_text(-v.err));
             }
         }
         if (r == 0 && exec && exec_begun) {
@@ -300,27 +298,16 @@ int Handle::exec() {
     if (!order_.exec_target)
         return fail(EINVAL, "exec", "no program to exec: set the \"exec\" key first");
 
-    std::vector<Record> tail;
-    if (!order_.argv) { // like posix_spawn callers expect: argv[0] is the program when none is given
-        Record a;
-        a.op = EP_OP_ARGV;
-        a.payload.assign(default_argv0_.c_str(), default_argv0_.size() + 1);
-        tail.push_back(std::move(a));
-        order_.argv = true;
-    }
+    // The stub uses the default argv[0] only if no "argv" came: it knows, we may not (sync retries).
     Record e;
     e.op = EP_OP_EXEC;
-    tail.push_back(std::move(e));
-
-    uint32_t index = 0;
-    for (const Record &r : tail) {
-        index = static_cast<uint32_t>(keys_.size());
-        keys_.push_back(r.op == EP_OP_EXEC ? "exec" : "argv");
-        if (!pending_.fits(r))
-            if (int err = flush())
-                return err;
-        pending_.add(index, r, UniqueFd());
-    }
+    e.payload.assign(default_argv0_.c_str(), default_argv0_.size() + 1);
+    uint32_t index = static_cast<uint32_t>(keys_.size());
+    keys_.push_back("exec");
+    if (!pending_.fits(e))
+        if (int err = flush())
+            return err;
+    pending_.add(index, e, UniqueFd());
     if (int err = flush())
         return err;
     return await_verdicts(index, true);

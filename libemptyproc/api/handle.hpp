@@ -26,7 +26,6 @@ struct OrderState {
     bool setsid = false;
     bool pgid = false;
     bool exec_target = false;
-    bool argv = false;
 };
 
 class Handle {

@@ -91,6 +91,17 @@ void path_dirfd(const Call &c, Record &out) {
 
 void set_string(Record &out, const char *s) { out.payload.assign(s, std::strlen(s) + 1); }
 
+// A path or name that must not be empty: SET_STRING "" names nothing (SET_PATH "" is refused earlier,
+// SET_PATH_EMPTY "" means the descriptor in aux).
+int nonempty_path(const Call &c, std::string &msg) {
+    if (c.str[0])
+        return 0;
+    if (c.cmd == EP_CONFIG_SET_PATH_EMPTY && c.aux != AT_FDCWD)
+        return 0;
+    return invalid(msg, c.cmd == EP_CONFIG_SET_PATH_EMPTY ? "an empty path needs a descriptor in aux, not AT_FDCWD"
+                                                          : "the path is empty");
+}
+
 int parse_fd(const Call &c, Record &out, std::string &msg) {
     out.op = EP_OP_FD_DUP;
     out.caller_fd = c.aux;
@@ -143,6 +154,8 @@ int parse_open_flags(std::string_view s, int64_t &flags, std::string &msg) {
         if (comma == std::string_view::npos)
             break;
         s.remove_prefix(comma + 1);
+        if (s.empty())
+            return invalid(msg, "empty open flag after ','");
     }
     return 0;
 }
@@ -167,6 +180,8 @@ int parse_open(const Call &c, Record &out, std::string &msg) {
             out.c = static_cast<int32_t>(*mode);
         }
     }
+    if (int err = nonempty_path(c, msg))
+        return err;
     set_string(out, c.str);
     path_dirfd(c, out);
     return 0;
@@ -189,19 +204,19 @@ int parse_cwd(const Call &c, Record &out, std::string &msg) {
         out.caller_fd = c.aux;
         return 0;
     }
-    if (c.cmd == EP_CONFIG_SET_PATH_EMPTY && c.str[0] == 0 && c.aux == AT_FDCWD)
-        return invalid(msg, "an empty path needs a descriptor in aux, not AT_FDCWD");
+    if (int err = nonempty_path(c, msg))
+        return err;
     set_string(out, c.str);
     path_dirfd(c, out);
-    (void)msg;
     return 0;
 }
 
 int parse_root(const Call &c, Record &out, std::string &msg) {
     out.op = EP_OP_CHROOT;
+    if (int err = nonempty_path(c, msg))
+        return err;
     set_string(out, c.str);
     path_dirfd(c, out);
-    (void)msg;
     return 0;
 }
 
@@ -235,15 +250,22 @@ template <bool IsUser> std::optional<uint32_t> lookup_id(std::string_view s) {
     if (auto n = parse_decimal<uint32_t>(s, 0xfffffffeu))
         return n;
     std::string name(s);
-    std::vector<char> buf(16384);
-    if constexpr (IsUser) {
-        struct passwd pw, *res = nullptr;
-        if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res) == 0 && res)
-            return res->pw_uid;
-    } else {
-        struct group gr, *res = nullptr;
-        if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &res) == 0 && res)
-            return res->gr_gid;
+    for (size_t size = 16384; size <= (16u << 20); size *= 4) { // grow on ERANGE (huge groups)
+        std::vector<char> buf(size);
+        int err;
+        if constexpr (IsUser) {
+            struct passwd pw, *res = nullptr;
+            err = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res);
+            if (err == 0 && res)
+                return res->pw_uid;
+        } else {
+            struct group gr, *res = nullptr;
+            err = getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &res);
+            if (err == 0 && res)
+                return res->gr_gid;
+        }
+        if (err != ERANGE)
+            break;
     }
     return std::nullopt;
 }
@@ -266,6 +288,9 @@ int parse_gid(const Call &c, Record &out, std::string &msg) {
     return 0;
 }
 
+// The kernel takes 65536 (NGROUPS_MAX), but a record must fit one frame; 32768 always does.
+constexpr size_t kGroupsMax = 32768;
+
 int parse_groups(const Call &c, Record &out, std::string &msg) {
     out.op = EP_OP_SETGROUPS;
     std::vector<uint32_t> gids;
@@ -277,8 +302,8 @@ int parse_groups(const Call &c, Record &out, std::string &msg) {
         if (!id)
             return invalid(msg, "no group " + quoted(item));
         gids.push_back(*id);
-        if (gids.size() > EP_WIRE_GROUPS_MAX)
-            return invalid(msg, "more than " + std::to_string(EP_WIRE_GROUPS_MAX) + " groups");
+        if (gids.size() > kGroupsMax)
+            return invalid(msg, "more than " + std::to_string(kGroupsMax) + " groups");
         if (comma == std::string_view::npos)
             break;
         list.remove_prefix(comma + 1);
@@ -374,8 +399,11 @@ int parse_env(const Call &c, Record &out, std::string &msg) {
     return 0;
 }
 
-int parse_exec(const Call &c, Record &out, std::string &) {
+int parse_exec(const Call &c, Record &out, std::string &msg) {
     out.op = EP_OP_EXEC_TARGET;
+    if (c.cmd != EP_CONFIG_SET_FD)
+        if (int err = nonempty_path(c, msg))
+            return err;
     switch (c.cmd) {
     case EP_CONFIG_SET_FD:
         out.c = EP_EXEC_FD;

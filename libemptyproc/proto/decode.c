@@ -42,7 +42,7 @@ static const struct op_shape shapes[EP_OP__COUNT] = {
     [EP_OP_ARGV] = {PAYLOAD_STRING, FD_NONE, 1},
     [EP_OP_ENV] = {PAYLOAD_STRING, FD_NONE, 0},
     [EP_OP_EXEC_TARGET] = {PAYLOAD_STRING, FD_OPTIONAL, 1},
-    [EP_OP_EXEC] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_EXEC] = {PAYLOAD_STRING, FD_NONE, 1},
 };
 
 static int is_fd_number(int64_t v) { return v >= 0 && v <= EP_LIMIT_FD_NUMBER; }
@@ -108,7 +108,9 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
         return -EPROTO;
     if ((h->flags & ~EP_FRAME_SYNC) != 0)
         return -EPROTO;
-    if (h->nfds != nfds || nfds > EP_WIRE_FDS_MAX || h->nrec > EP_WIRE_RECS_MAX || len > EP_WIRE_FRAME_MAX)
+    if (h->nfds != nfds)
+        return -EPROTO;
+    if (nfds > EP_WIRE_FDS_MAX || h->nrec > EP_WIRE_RECS_MAX || len > EP_WIRE_FRAME_MAX)
         return -E2BIG;
 
     const unsigned char *p = base + sizeof(*h);
@@ -119,6 +121,8 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
         const struct ep_wire_rec *r = (const struct ep_wire_rec *)p;
         *bad_index = r->index;
         if (r->op == 0 || r->op >= EP_OP__COUNT || r->rsvd != 0 || r->rsvd2 != 0)
+            return -EPROTO;
+        if (r->op == EP_OP_EXEC && i + 1 != h->nrec) /* nothing can follow an exec */
             return -EPROTO;
         if (r->len > (uint32_t)(end - p) - sizeof(*r))
             return -EPROTO;

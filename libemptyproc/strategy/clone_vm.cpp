@@ -88,7 +88,12 @@ int map_region(void *&out, std::string &msg) {
         return -err;
     }
     // A stack overflow in the stub faults instead of running into someone else's memory.
-    mprotect(p, kGuard, PROT_NONE);
+    if (mprotect(p, kGuard, PROT_NONE) < 0) {
+        int err = errno;
+        munmap(p, kRegion);
+        msg = "mprotect of the stub's guard page: " + std::string(strerror(err));
+        return -err;
+    }
     out = p;
     return 0;
 }

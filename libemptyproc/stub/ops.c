@@ -407,7 +407,7 @@ static long exec_search(const char *name, const char *path, char *const *argv, c
     return got_eacces ? -EACCES : err;
 }
 
-int ep_stub_exec(struct ep_stub *st, uint32_t index, ep_verdict_fn send_verdict) {
+int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn send_verdict) {
     static const char default_path[] = "/bin:/usr/bin";
     static const char empty[] = "";
     if (!st->exec_kind)
@@ -423,6 +423,9 @@ int ep_stub_exec(struct ep_stub *st, uint32_t index, ep_verdict_fn send_verdict)
             envc++;
         off += 1 + str_len(s) + 1;
     }
+    int default_argv0 = argc == 0; /* as posix_spawn callers expect: argv[0] is the program */
+    if (default_argv0)
+        argc = 1;
     uint64_t base = (st->arena_used + 7u) & ~(uint64_t)7u;
     uint64_t need = (argc + 1 + envc + 1) * sizeof(char *);
     if (base > st->arena_size || need > st->arena_size - base)
@@ -431,6 +434,8 @@ int ep_stub_exec(struct ep_stub *st, uint32_t index, ep_verdict_fn send_verdict)
     char **envp = argv + argc + 1;
     const char *path = default_path;
     uint64_t ai = 0, ei = 0;
+    if (default_argv0)
+        argv[ai++] = (char *)op->data;
     for (uint64_t off = 0; off < st->arena_used;) {
         char *s = (char *)st->arena + off + 1;
         if (st->arena[off] == 'A')
@@ -447,7 +452,7 @@ int ep_stub_exec(struct ep_stub *st, uint32_t index, ep_verdict_fn send_verdict)
 
     uint64_t all = ~(uint64_t)0;
     ep_rt_sigprocmask(EP_SIG_SETMASK, &st->sigmask, 0);
-    send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, index, 0);
+    send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, op->index, 0);
 
     long err;
     switch (st->exec_kind) {

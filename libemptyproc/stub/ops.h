@@ -47,7 +47,8 @@ void ep_stub_drop_fds(struct ep_frame_fds *ff);
 /* Apply one record (any op but EXEC). Returns 0 or -errno. */
 int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op);
 
-/* S2: exec the target. Returns only on failure, with -errno, signals blocked again. */
-int ep_stub_exec(struct ep_stub *st, uint32_t index, ep_verdict_fn send_verdict);
+/* S2: exec the target (op is the EXEC record). Returns only on failure, with -errno, signals
+ * blocked again. */
+int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn send_verdict);
 
 #endif /* EMPTYPROC_STUB_OPS_H */

@@ -151,7 +151,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         while (ep_wire_next(&cur, &op)) {
             if (op.op == EP_OP_EXEC) {
                 /* S2: everything before it is applied; the verdict is EXEC_BEGIN, then EOF. */
-                err = ep_stub_exec(&st, op.index, send_verdict);
+                err = ep_stub_exec(&st, &op, send_verdict);
             } else {
                 err = ep_stub_apply(&st, &ff, &op);
             }
