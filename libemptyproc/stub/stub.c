@@ -12,8 +12,9 @@
  *          the caller (heap, globals, the caller's stack), or return from ep_stub_main().
  *
  * Life of the stub (the names match docs/protocol.md):
- *   S0 prologue   keep only the channel (unsharing the fd table), name itself ep-stub, set every
- *                 signal disposition to default. All signals stay blocked until the exec.
+ *   S0 prologue   keep only the channel (unsharing the fd table), set every signal disposition to
+ *                 default. All signals stay blocked until the exec. (The stub is named "ep-stub"
+ *                 from birth: the caller wears that name for the instant of the clone.)
  *   S1 stream     receive a frame, check it whole, apply its records in order. Batched frames
  *                 answer only a failure, then the stub kills itself; sync frames answer every record.
  *   S2 exec       set the configured signal mask, send EXEC_BEGIN, execve. The channel is CLOEXEC:
@@ -57,10 +58,6 @@ static void prologue(struct ep_stub *st) {
         die();
     if (st->chan > 0 && ep_close_range(0, (unsigned)st->chan - 1, 0) < 0)
         die();
-
-    /* "ep-stub" until the exec names the process after its program. */
-    static const char name[16] = "ep-stub";
-    ep_prctl(EP_PR_SET_NAME, (unsigned long)name);
 
     /* CLONE_CLEAR_SIGHAND already reset the handlers; ignored signals are still ignored. */
     struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
