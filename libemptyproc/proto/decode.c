@@ -116,6 +116,7 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
     const unsigned char *p = base + sizeof(*h);
     const unsigned char *end = base + len;
     for (uint32_t i = 0; i < h->nrec; i++) {
+        *bad_index = 0xffffffffu; /* a missing record has no index to blame */
         if ((uint32_t)(end - p) < sizeof(struct ep_wire_rec))
             return -EPROTO;
         const struct ep_wire_rec *r = (const struct ep_wire_rec *)p;
