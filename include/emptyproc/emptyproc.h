@@ -88,9 +88,9 @@ enum ep_config_cmd {
     EP_CONFIG_CMD_EXEC = 6,
 };
 
-#define EP_KEY_MAX 256       /* longest key, NUL included (fsconfig's limit) */
-#define EP_VALUE_MAX 131072  /* longest string or binary value, NUL included (MAX_ARG_STRLEN) */
-#define EP_LOG_MSG_MAX 512   /* longest log message, NUL included */
+#define EP_KEY_MAX 256      /* longest key, NUL included (fsconfig's limit) */
+#define EP_VALUE_MAX 131072 /* longest string or binary value, NUL included (MAX_ARG_STRLEN) */
+#define EP_LOG_MSG_MAX 512  /* longest log message, NUL included */
 
 /*
  * ep_open - create a paused, empty stub process.

@@ -19,7 +19,7 @@ namespace {
 // Handles by pidfd number. The pidfd's inode is checked on every call, so that a number the caller
 // closed with close(2) and the kernel gave to another file is not mistaken for the handle.
 class Registry {
-public:
+  public:
     void add(std::shared_ptr<Handle> h) {
         std::shared_ptr<Handle> stale;
         {
@@ -57,7 +57,7 @@ public:
         return h;
     }
 
-private:
+  private:
     bool remove(int pidfd, const std::shared_ptr<Handle> &h) {
         std::lock_guard lock(mu_);
         auto it = map_.find(pidfd);

@@ -29,7 +29,7 @@ struct OrderState {
 };
 
 class Handle {
-public:
+  public:
     enum class State {
         Configuring, // ops may be added
         Failed,      // batched mode: an op failed, the stub is dead or dying
@@ -52,7 +52,7 @@ public:
     // pid (still ours: an unreaped child's pid is not reused) to kill and reap an unexec'd stub.
     void abandon();
 
-private:
+  private:
     int set(unsigned cmd, const char *key, const void *value, int aux);
     int exec();
     int check_order(KeyId id, const Record &r, std::string &msg) const;

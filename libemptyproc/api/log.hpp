@@ -11,7 +11,7 @@
 namespace ep::detail {
 
 class Log {
-public:
+  public:
     static constexpr size_t kDepth = 8; // as the kernel's fc_log: the oldest message is dropped
 
     // level is 'e', 'w' or 'i'; the message becomes "<level> <prefix>: <text>".
@@ -23,7 +23,7 @@ public:
     const std::string &last() const;
     void clear() { count_ = 0; }
 
-private:
+  private:
     std::array<std::string, kDepth> ring_;
     size_t head_ = 0; // oldest
     size_t count_ = 0;

@@ -26,8 +26,7 @@ const KeyInfo *key_table(size_t *count);
 
 // Parse an ep_config() call with a SET_* command. Returns 0 and fills out/id, or a negative errno
 // (-EINVAL, -EBADF, -EOPNOTSUPP) with msg saying what was wrong (the caller prefixes the key).
-int parse_config(unsigned cmd, const char *key, const void *value, int aux, Record &out, KeyId &id,
-                 std::string &msg);
+int parse_config(unsigned cmd, const char *key, const void *value, int aux, Record &out, KeyId &id, std::string &msg);
 
 // The errno name and text, "ENOENT (No such file or directory)".
 std::string errno_text(int err);

@@ -69,14 +69,16 @@ int invalid(std::string &msg, std::string text) {
     return -EINVAL;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+    return "'" + std::string(s) + "'";
+}
 
 // The descriptor a key's N names, from the key's suffix.
 int child_fd(const Call &c, std::string_view digits, Record &out, std::string &msg) {
     auto n = parse_decimal<int64_t>(digits, INT_MAX);
     if (!n)
-        return invalid(msg, "descriptor number " + quoted(digits) + " is not a number from 0 to " +
-                                std::to_string(INT_MAX));
+        return invalid(msg,
+                       "descriptor number " + quoted(digits) + " is not a number from 0 to " + std::to_string(INT_MAX));
     (void)c;
     out.a = *n;
     return 0;
@@ -89,7 +91,9 @@ void path_dirfd(const Call &c, Record &out) {
             out.caller_fd = c.aux;
 }
 
-void set_string(Record &out, const char *s) { out.payload.assign(s, std::strlen(s) + 1); }
+void set_string(Record &out, const char *s) {
+    out.payload.assign(s, std::strlen(s) + 1);
+}
 
 // A path or name that must not be empty: SET_STRING "" names nothing (SET_PATH "" is refused earlier,
 // SET_PATH_EMPTY "" means the descriptor in aux).
@@ -114,10 +118,10 @@ int parse_open_flags(std::string_view s, int64_t &flags, std::string &msg) {
         const char *name;
         int flag;
     } kFlags[] = {
-        {"rdonly", O_RDONLY}, {"wronly", O_WRONLY},       {"rdwr", O_RDWR},         {"creat", O_CREAT},
-        {"excl", O_EXCL},     {"trunc", O_TRUNC},         {"append", O_APPEND},     {"nonblock", O_NONBLOCK},
-        {"noctty", O_NOCTTY}, {"nofollow", O_NOFOLLOW},   {"directory", O_DIRECTORY}, {"sync", O_SYNC},
-        {"dsync", O_DSYNC},   {"cloexec", O_CLOEXEC},     {"path", O_PATH},         {"tmpfile", O_TMPFILE},
+        {"rdonly", O_RDONLY},   {"wronly", O_WRONLY},     {"rdwr", O_RDWR},           {"creat", O_CREAT},
+        {"excl", O_EXCL},       {"trunc", O_TRUNC},       {"append", O_APPEND},       {"nonblock", O_NONBLOCK},
+        {"noctty", O_NOCTTY},   {"nofollow", O_NOFOLLOW}, {"directory", O_DIRECTORY}, {"sync", O_SYNC},
+        {"dsync", O_DSYNC},     {"cloexec", O_CLOEXEC},   {"path", O_PATH},           {"tmpfile", O_TMPFILE},
         {"noatime", O_NOATIME},
     };
     if (!s.empty() && s[0] >= '0' && s[0] <= '9') {
@@ -431,15 +435,15 @@ struct Row {
 };
 
 const Row kKeys[] = {
-#define EP_KEY(id, name, suffix, cmds, parser, summary)                                                  \
+#define EP_KEY(id, name, suffix, cmds, parser, summary)                                                                \
     {{name, suffix == NONE ? "" : (suffix == NUMBER ? ".<N>" : ".<resource>"), cmds, summary}, suffix, parser},
 #include "keys.def"
 #undef EP_KEY
 };
 
 const char *cmd_name(unsigned cmd) {
-    static const char *const names[] = {"SET_FLAG", "SET_STRING", "SET_BINARY", "SET_PATH",
-                                        "SET_PATH_EMPTY", "SET_FD", "CMD_EXEC"};
+    static const char *const names[] = {"SET_FLAG",       "SET_STRING", "SET_BINARY", "SET_PATH",
+                                        "SET_PATH_EMPTY", "SET_FD",     "CMD_EXEC"};
     return cmd < sizeof names / sizeof names[0] ? names[cmd] : "?";
 }
 
@@ -464,8 +468,8 @@ int check_arguments(unsigned cmd, const void *value, int aux, std::string &msg) 
         break;
     case EP_CONFIG_SET_BINARY:
         if (!value || aux <= 0 || aux > EP_VALUE_MAX)
-            return invalid(msg, "SET_BINARY takes a buffer and its length (1.." + std::to_string(EP_VALUE_MAX) +
-                                    ") in aux");
+            return invalid(msg,
+                           "SET_BINARY takes a buffer and its length (1.." + std::to_string(EP_VALUE_MAX) + ") in aux");
         return 0;
     case EP_CONFIG_SET_PATH:
     case EP_CONFIG_SET_PATH_EMPTY:
@@ -505,8 +509,7 @@ std::string errno_text(int err) {
     return std::string(name ? name : "E?") + " (" + strerror(err) + ")";
 }
 
-int parse_config(unsigned cmd, const char *key, const void *value, int aux, Record &out, KeyId &id,
-                 std::string &msg) {
+int parse_config(unsigned cmd, const char *key, const void *value, int aux, Record &out, KeyId &id, std::string &msg) {
     if (cmd > EP_CONFIG_CMD_EXEC) {
         msg = "unknown command " + std::to_string(cmd);
         return -EOPNOTSUPP;
@@ -528,17 +531,17 @@ int parse_config(unsigned cmd, const char *key, const void *value, int aux, Reco
     if (!row)
         return invalid(msg, "unknown key");
     if ((row->suffix == NONE) != (dot == std::string_view::npos) || (row->suffix != NONE && suffix.empty()))
-        return invalid(msg, row->suffix == NONE ? "this key takes no suffix"
-                                                : "the key needs a suffix: " + std::string(row->info.name) +
-                                                      row->info.suffix);
+        return invalid(msg, row->suffix == NONE
+                                ? "this key takes no suffix"
+                                : "the key needs a suffix: " + std::string(row->info.name) + row->info.suffix);
     if (!(row->info.commands & (1u << cmd)))
-        return invalid(msg, std::string(cmd_name(cmd)) + " is not accepted (use " +
-                                allowed_cmds(row->info.commands) + ")");
+        return invalid(msg,
+                       std::string(cmd_name(cmd)) + " is not accepted (use " + allowed_cmds(row->info.commands) + ")");
     if (int err = check_arguments(cmd, value, aux, msg))
         return err;
     // Descriptors are checked now, so that a bad one is the caller's error, reported here.
-    bool has_fd = cmd == EP_CONFIG_SET_FD ||
-                  ((cmd == EP_CONFIG_SET_PATH || cmd == EP_CONFIG_SET_PATH_EMPTY) && aux != AT_FDCWD);
+    bool has_fd =
+        cmd == EP_CONFIG_SET_FD || ((cmd == EP_CONFIG_SET_PATH || cmd == EP_CONFIG_SET_PATH_EMPTY) && aux != AT_FDCWD);
     if (has_fd && fcntl(aux, F_GETFD) < 0) {
         msg = "aux " + std::to_string(aux) + " is not an open file descriptor";
         return -EBADF;

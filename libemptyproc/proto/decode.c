@@ -45,9 +45,13 @@ static const struct op_shape shapes[EP_OP__COUNT] = {
     [EP_OP_EXEC] = {PAYLOAD_STRING, FD_NONE, 1},
 };
 
-static int is_fd_number(int64_t v) { return v >= 0 && v <= EP_LIMIT_FD_NUMBER; }
+static int is_fd_number(int64_t v) {
+    return v >= 0 && v <= EP_LIMIT_FD_NUMBER;
+}
 
-static int is_id(int64_t v) { return v >= 0 && v < 0xffffffffLL; } /* (uid_t)-1 means "unchanged" */
+static int is_id(int64_t v) {
+    return v >= 0 && v < 0xffffffffLL;
+} /* (uid_t)-1 means "unchanged" */
 
 /* Range checks that do not depend on the payload. */
 static int check_args(const struct ep_wire_rec *r) {
@@ -59,8 +63,7 @@ static int check_args(const struct ep_wire_rec *r) {
     case EP_OP_OPEN:
         return is_fd_number(r->a) && r->b >= 0 && r->b <= 0x7fffffffLL && r->c >= 0 && r->c <= 07777;
     case EP_OP_RLIMIT: /* 16 resources on Linux (RLIM_NLIMITS); -1 is RLIM_INFINITY */
-        return r->c >= 0 && r->c < 16 && r->a >= -1 && r->b >= -1 &&
-               (r->b == -1 || (r->a != -1 && r->a <= r->b));
+        return r->c >= 0 && r->c < 16 && r->a >= -1 && r->b >= -1 && (r->b == -1 || (r->a != -1 && r->a <= r->b));
     case EP_OP_SETGID:
     case EP_OP_SETUID:
         return is_id(r->a) && (r->op == EP_OP_SETGID || (r->c & ~EP_SETUID_CLEAR_GROUPS) == 0);
@@ -94,8 +97,7 @@ static int check_payload(const struct ep_wire_rec *r, const unsigned char *p) {
     return 1;
 }
 
-int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_wire_cursor *cur,
-                        uint32_t *bad_index) {
+int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_wire_cursor *cur, uint32_t *bad_index) {
     const unsigned char *base = (const unsigned char *)buf;
     const struct ep_wire_frame_hdr *h = (const struct ep_wire_frame_hdr *)buf;
     /* One bit per descriptor: each must be consumed by exactly one record. */

@@ -11,7 +11,9 @@ static_assert(sizeof(ep_wire_frame_hdr) == 16 && sizeof(ep_wire_rec) == 40 && si
               "the wire layout is part of the protocol (docs/protocol.md)");
 static_assert(std::is_trivially_copyable_v<ep_wire_rec> && std::is_standard_layout_v<ep_wire_rec>);
 
-FrameBuilder::FrameBuilder() { clear(); }
+FrameBuilder::FrameBuilder() {
+    clear();
+}
 
 void FrameBuilder::clear() {
     buf_.assign(sizeof(ep_wire_frame_hdr), 0);

@@ -23,7 +23,7 @@ struct Record {
 };
 
 class FrameBuilder {
-public:
+  public:
     FrameBuilder();
 
     // Whether r still fits into this frame (size, record and descriptor limits).
@@ -39,7 +39,7 @@ public:
     const std::vector<uint32_t> &indices() const { return indices_; }
     void clear();
 
-private:
+  private:
     std::vector<unsigned char> buf_;
     std::vector<UniqueFd> fds_;
     std::vector<uint32_t> indices_;

@@ -23,11 +23,11 @@ extern "C" {
 #define EP_WIRE_VERSION 1u
 
 #define EP_WIRE_FRAME_MAX (192u * 1024u) /* largest frame; fits the default SO_SNDBUF */
-#define EP_WIRE_FDS_MAX 250u              /* descriptors per frame (kernel SCM_MAX_FD is 253) */
-#define EP_WIRE_RECS_MAX 4096u            /* records per frame */
-#define EP_WIRE_STR_MAX 131072u           /* longest string payload, NUL included (MAX_ARG_STRLEN) */
-#define EP_WIRE_GROUPS_MAX 65536u         /* NGROUPS_MAX */
-#define EP_WIRE_NO_FD (-1)                /* fd_index of a record that carries no descriptor */
+#define EP_WIRE_FDS_MAX 250u             /* descriptors per frame (kernel SCM_MAX_FD is 253) */
+#define EP_WIRE_RECS_MAX 4096u           /* records per frame */
+#define EP_WIRE_STR_MAX 131072u          /* longest string payload, NUL included (MAX_ARG_STRLEN) */
+#define EP_WIRE_GROUPS_MAX 65536u        /* NGROUPS_MAX */
+#define EP_WIRE_NO_FD (-1)               /* fd_index of a record that carries no descriptor */
 
 /* Frame flags. */
 #define EP_FRAME_SYNC 1u /* the stub answers every record with a verdict and survives failures */
@@ -43,9 +43,9 @@ struct ep_wire_frame_hdr {
 
 /* One operation. What a, b, c, fd_index and the payload mean depends on op (table below). */
 struct ep_wire_rec {
-    uint16_t op;      /* enum ep_wire_op_code */
-    uint16_t rsvd;    /* 0 */
-    uint32_t index;   /* position in the caller's stream: verdicts name it */
+    uint16_t op;    /* enum ep_wire_op_code */
+    uint16_t rsvd;  /* 0 */
+    uint32_t index; /* position in the caller's stream: verdicts name it */
     int64_t a;
     int64_t b;
     int32_t c;
@@ -156,8 +156,7 @@ struct ep_wire_cursor {
  *   -EPROTO (bad magic, version, lengths, layout), -EINVAL (a bad argument), -E2BIG (limits).
  * On failure *bad_index is the index of the offending record, or UINT32_MAX if none is to blame.
  */
-int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_wire_cursor *cur,
-                        uint32_t *bad_index);
+int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_wire_cursor *cur, uint32_t *bad_index);
 
 /* ep_wire_next - the next record of a checked frame. Returns 1 and fills *op, or 0 at the end. */
 int ep_wire_next(struct ep_wire_cursor *cur, struct ep_wire_op *op);

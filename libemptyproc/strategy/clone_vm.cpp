@@ -36,7 +36,7 @@ constexpr size_t kRegion = kGuard + kStack + kArgs + kRecv + kArena;
 constexpr size_t kCacheMax = 8;
 
 class RegionCache {
-public:
+  public:
     void *take() {
         std::lock_guard lock(mu_);
         if (free_.empty())
@@ -56,7 +56,7 @@ public:
         munmap(p, kRegion);
     }
 
-private:
+  private:
     std::mutex mu_;
     std::vector<void *> free_;
 };
@@ -67,7 +67,7 @@ RegionCache &cache() {
 }
 
 class Region final : public StubMemory {
-public:
+  public:
     explicit Region(void *base) : base_(static_cast<unsigned char *>(base)) {}
     ~Region() override { cache().give(base_); }
     unsigned char *stack_lo() const { return base_ + kGuard; }
@@ -75,7 +75,7 @@ public:
     unsigned char *recv() const { return args() + kArgs; }
     unsigned char *arena() const { return recv() + kRecv; }
 
-private:
+  private:
     unsigned char *base_;
 };
 

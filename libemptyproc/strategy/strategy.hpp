@@ -15,7 +15,7 @@ namespace ep::detail {
 // Memory a stub runs on. The caller may reuse or unmap it only once the stub no longer runs on it:
 // after it exec'd (the channel's EOF says so) or was reaped.
 class StubMemory {
-public:
+  public:
     virtual ~StubMemory() = default;
 };
 

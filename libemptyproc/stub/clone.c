@@ -13,6 +13,7 @@
 #define EP_XSTR(x) #x
 #define EP_STR(x) EP_XSTR(x)
 
+// clang-format off: assembly, one instruction per line
 #if defined(__x86_64__)
 /* long ep_clone3_run(void *args, size_t size, void (*fn)(void *), void *arg)
  *   rdi = args, rsi = size: already where clone3 wants them. fn and arg are moved to r8/r9,
@@ -65,3 +66,4 @@ __asm__(".text\n"
 #else
 #error "ep_clone3_run is written for x86_64 and aarch64 only"
 #endif
+// clang-format on

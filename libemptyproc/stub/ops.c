@@ -34,8 +34,8 @@ static int64_t record_target(const struct ep_wire_op *op) {
     }
 }
 
-int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_cursor *cur,
-                     const int *fds, uint32_t nfds) {
+int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_cursor *cur, const int *fds,
+                     uint32_t nfds) {
     (void)st;
     int32_t user[EP_WIRE_FDS_MAX]; /* position of the record that consumes each descriptor */
     uint32_t user_index[EP_WIRE_FDS_MAX];
@@ -113,7 +113,9 @@ static int make_room(struct ep_stub *st, int64_t n) {
     return 0;
 }
 
-static int is_owned(const struct ep_stub *st, int64_t n) { return n == st->chan || n == st->exec_fd; }
+static int is_owned(const struct ep_stub *st, int64_t n) {
+    return n == st->chan || n == st->exec_fd;
+}
 
 static int op_fd_dup(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     int from = take(ff, op->fd_index);
@@ -396,8 +398,8 @@ static long exec_search(const char *name, const char *path, char *const *argv, c
             err = ep_execveat(EP_AT_FDCWD, buf, argv, envp, 0);
             if (err == -EACCES)
                 got_eacces = 1;
-            else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENODEV &&
-                     err != -ETIMEDOUT && err != -ENAMETOOLONG && err != -ELOOP)
+            else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENODEV && err != -ETIMEDOUT &&
+                     err != -ENAMETOOLONG && err != -ELOOP)
                 return err;
         }
         if (!*end)

@@ -38,8 +38,8 @@ void ep_stub_init(struct ep_stub *st, const struct ep_stub_args *args);
 
 /* Move the frame's descriptors out of the way of the records that precede their use (Go's and
  * CPython's two-pass fd shuffle, done once per frame). Returns 0 or -errno. */
-int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_cursor *cur,
-                     const int *fds, uint32_t nfds);
+int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_cursor *cur, const int *fds,
+                     uint32_t nfds);
 
 /* Close the frame's descriptors that no record consumed (after a failure). */
 void ep_stub_drop_fds(struct ep_frame_fds *ff);

@@ -19,8 +19,8 @@ extern "C" {
 
 /* Trivially copyable, no pointers into the caller's heap: only into the stub's own region. */
 struct ep_stub_args {
-    int32_t chan;        /* the stub's end of the stream, a number in the (still shared) fd table */
-    uint32_t recv_size;  /* bytes at recv_buf, >= EP_WIRE_FRAME_MAX */
+    int32_t chan;       /* the stub's end of the stream, a number in the (still shared) fd table */
+    uint32_t recv_size; /* bytes at recv_buf, >= EP_WIRE_FRAME_MAX */
     unsigned char *recv_buf;
     unsigned char *arena; /* argv, env and exec target strings, then the pointer arrays */
     uint64_t arena_size;

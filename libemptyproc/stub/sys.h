@@ -116,12 +116,18 @@ struct ep_ksigaction {
     uint64_t mask;
 };
 
-static inline long ep_close(int fd) { return EP_SC1(__NR_close, fd); }
+static inline long ep_close(int fd) {
+    return EP_SC1(__NR_close, fd);
+}
 static inline long ep_close_range(unsigned lo, unsigned hi, unsigned flags) {
     return EP_SC3(__NR_close_range, lo, hi, flags);
 }
-static inline long ep_dup3(int from, int to, int flags) { return EP_SC3(__NR_dup3, from, to, flags); }
-static inline long ep_fcntl(int fd, int cmd, long arg) { return EP_SC3(__NR_fcntl, fd, cmd, arg); }
+static inline long ep_dup3(int from, int to, int flags) {
+    return EP_SC3(__NR_dup3, from, to, flags);
+}
+static inline long ep_fcntl(int fd, int cmd, long arg) {
+    return EP_SC3(__NR_fcntl, fd, cmd, arg);
+}
 static inline long ep_openat(int dirfd, const char *path, long flags, long mode) {
     return EP_SC4(__NR_openat, dirfd, path, flags, mode);
 }
@@ -131,27 +137,51 @@ static inline long ep_recvmsg(int fd, struct ep_msghdr *m, int flags) {
 static inline long ep_sendmsg(int fd, const struct ep_msghdr *m, int flags) {
     return EP_SC3(__NR_sendmsg, fd, m, flags);
 }
-static inline long ep_chdir(const char *path) { return EP_SC1(__NR_chdir, path); }
-static inline long ep_fchdir(int fd) { return EP_SC1(__NR_fchdir, fd); }
-static inline long ep_chroot(const char *path) { return EP_SC1(__NR_chroot, path); }
+static inline long ep_chdir(const char *path) {
+    return EP_SC1(__NR_chdir, path);
+}
+static inline long ep_fchdir(int fd) {
+    return EP_SC1(__NR_fchdir, fd);
+}
+static inline long ep_chroot(const char *path) {
+    return EP_SC1(__NR_chroot, path);
+}
 static inline long ep_prlimit64(int resource, const struct ep_rlimit64 *lim) {
     return EP_SC4(__NR_prlimit64, 0, resource, lim, 0);
 }
-static inline long ep_setgroups(long n, const uint32_t *gids) { return EP_SC2(__NR_setgroups, n, gids); }
-static inline long ep_setresgid(long r, long e, long s) { return EP_SC3(__NR_setresgid, r, e, s); }
-static inline long ep_setresuid(long r, long e, long s) { return EP_SC3(__NR_setresuid, r, e, s); }
+static inline long ep_setgroups(long n, const uint32_t *gids) {
+    return EP_SC2(__NR_setgroups, n, gids);
+}
+static inline long ep_setresgid(long r, long e, long s) {
+    return EP_SC3(__NR_setresgid, r, e, s);
+}
+static inline long ep_setresuid(long r, long e, long s) {
+    return EP_SC3(__NR_setresuid, r, e, s);
+}
 static inline long ep_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
     return EP_SC4(__NR_rt_sigprocmask, how, set, old, 8);
 }
 static inline long ep_rt_sigaction(int sig, const struct ep_ksigaction *act) {
     return EP_SC4(__NR_rt_sigaction, sig, act, 0, 8);
 }
-static inline long ep_umask(long mode) { return EP_SC1(__NR_umask, mode); }
-static inline long ep_setsid(void) { return EP_SC0(__NR_setsid); }
-static inline long ep_setpgid(long pid, long pgid) { return EP_SC2(__NR_setpgid, pid, pgid); }
-static inline long ep_getpid(void) { return EP_SC0(__NR_getpid); }
-static inline long ep_kill(long pid, int sig) { return EP_SC2(__NR_kill, pid, sig); }
-static inline long ep_prctl(int option, unsigned long arg2) { return EP_SC5(__NR_prctl, option, arg2, 0, 0, 0); }
+static inline long ep_umask(long mode) {
+    return EP_SC1(__NR_umask, mode);
+}
+static inline long ep_setsid(void) {
+    return EP_SC0(__NR_setsid);
+}
+static inline long ep_setpgid(long pid, long pgid) {
+    return EP_SC2(__NR_setpgid, pid, pgid);
+}
+static inline long ep_getpid(void) {
+    return EP_SC0(__NR_getpid);
+}
+static inline long ep_kill(long pid, int sig) {
+    return EP_SC2(__NR_kill, pid, sig);
+}
+static inline long ep_prctl(int option, unsigned long arg2) {
+    return EP_SC5(__NR_prctl, option, arg2, 0, 0, 0);
+}
 static inline long ep_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
     return EP_SC5(__NR_execveat, dirfd, path, argv, envp, flags);
 }

@@ -15,7 +15,7 @@ namespace ep::detail {
 namespace {
 
 class SocketpairChannel final : public Channel {
-public:
+  public:
     SocketpairChannel(int mine, int stubs) : mine_(mine), stubs_(stubs) {}
 
     int stub_end() const override { return stubs_.get(); }
@@ -84,7 +84,7 @@ public:
         stubs_.reset();
     }
 
-private:
+  private:
     // Wait until the socket is ready for `events`; -ECHILD if the stub exits first.
     int wait_for(short events, int pidfd) {
         for (;;) {

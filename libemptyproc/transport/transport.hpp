@@ -13,7 +13,7 @@
 namespace ep::detail {
 
 class Channel {
-public:
+  public:
     virtual ~Channel() = default;
 
     // The descriptor the stub keeps as its end of the stream (a number in the caller's table when
