@@ -13,7 +13,8 @@
 #define EP_XSTR(x) #x
 #define EP_STR(x) EP_XSTR(x)
 
-// clang-format off: assembly, one instruction per line
+/* assembly, one instruction per line */
+// clang-format off
 #if defined(__x86_64__)
 /* long ep_clone3_run(void *args, size_t size, void (*fn)(void *), void *arg)
  *   rdi = args, rsi = size: already where clone3 wants them. fn and arg are moved to r8/r9,
