@@ -239,11 +239,43 @@ int Handle::flush() {
     return fail(-err, "stream", "sending to the stub: " + errno_text(-err));
 }
 
+// The next thing the stub says. After EXEC_BEGIN the exec pipe is watched too: its EOF (or the
+// stub's exit) with no FAIL queued means the exec happened. The channel's EOF cannot be relied on
+// alone: a process the caller forked may hold a copy of the stub's end of it.
+int Handle::next_verdict(ep_wire_verdict &v, UniqueFd &exec_pipe, bool &exec_done) {
+    exec_done = false;
+    if (exec_pipe) {
+        int r = chan_->wait_verdict_or(exec_pipe.get(), pidfd());
+        if (r < 0)
+            return r;
+        if (r == 0) {
+            r = chan_->try_recv(v); // a FAIL is sent before the pipe closes: look for one first
+            if (r == 0)
+                exec_done = true;
+            return r;
+        }
+    }
+    UniqueFd fd;
+    int r = chan_->recv(v, pidfd(), fd);
+    if (r == 1 && v.kind == EP_VERDICT_EXEC_BEGIN)
+        exec_pipe = std::move(fd);
+    if (r == 0 && exec_pipe)
+        exec_done = true; // the channel's EOF after EXEC_BEGIN: the stub's end closed in execve
+    return r;
+}
+
 int Handle::await_verdicts(uint32_t until_index, bool exec) {
-    bool exec_begun = false;
+    UniqueFd exec_pipe;
     for (;;) {
         ep_wire_verdict v;
-        int r = chan_->recv(v, pidfd());
+        bool exec_done = false;
+        int r = next_verdict(v, exec_pipe, exec_done);
+        if (exec_done && exec) {
+            state_ = State::Execd;
+            chan_->shutdown();
+            stub_.memory.reset();
+            return 0;
+        }
         if (r == 1) {
             switch (v.kind) {
             case EP_VERDICT_OK:
@@ -251,7 +283,6 @@ int Handle::await_verdicts(uint32_t until_index, bool exec) {
                     return 0;
                 continue;
             case EP_VERDICT_EXEC_BEGIN:
-                exec_begun = true;
                 continue;
             case EP_VERDICT_FAIL: {
                 int err = -v.err;
@@ -269,21 +300,11 @@ int Handle::await_verdicts(uint32_t until_index, bool exec) {
                             "the stub rejected a frame: " + errno_text(-v.err));
             }
         }
-        if (r == 0 && exec && exec_begun) {
-            state_ = State::Execd; // EOF after EXEC_BEGIN: the CLOEXEC channel closed in execve
-            chan_->shutdown();
-            stub_.memory.reset();
-            return 0;
-        }
-        if (r == 0 || r == -ECHILD) {
-            state_ = State::Dead;
-            return fail(ECHILD, exec ? "exec" : "stream", "the stub died before it could exec (killed from outside?)");
-        }
-        if (r == -EPROTO) {
-            state_ = State::Dead;
-            return fail(EPROTO, "stream", "malformed verdict from the stub");
-        }
         state_ = State::Dead;
+        if (r == 0 || r == -ECHILD)
+            return fail(ECHILD, exec ? "exec" : "stream", "the stub died before it could exec (killed from outside?)");
+        if (r == -EPROTO)
+            return fail(EPROTO, "stream", "malformed verdict from the stub");
         return fail(-r, "stream", "receiving from the stub: " + errno_text(-r));
     }
 }

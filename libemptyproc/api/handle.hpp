@@ -60,6 +60,7 @@ class Handle {
     int queue(uint32_t index, const Record &r);
     int flush();
     int await_verdicts(uint32_t until_index, bool exec);
+    int next_verdict(ep_wire_verdict &v, UniqueFd &exec_pipe, bool &exec_done);
     int fail(int err, const std::string &prefix, const std::string &text);
     void kill_and_reap();
 

@@ -11,6 +11,7 @@ void ep_stub_init(struct ep_stub *st, const struct ep_stub_args *args) {
     st->chan = args->chan;
     st->exec_fd = -1;
     st->exec_kind = 0;
+    st->exec_pipe = -1;
     st->exec_str = 0;
     st->sigmask = 0;
     st->recv_buf = args->recv_buf;
@@ -452,9 +453,19 @@ int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn 
     argv[ai] = 0;
     envp[ei] = 0;
 
+    /* The caller learns that the exec happened from a pipe that only this process holds: its
+     * CLOEXEC write end closes in execve. (The channel cannot say it: a process the caller forked
+     * may hold a copy of the stub's end.) The read end travels with EXEC_BEGIN. */
+    int pipe_fds[2];
+    long r = ep_pipe2(pipe_fds, EP_O_CLOEXEC);
+    if (r < 0)
+        return (int)r;
+    st->exec_pipe = pipe_fds[1];
+
     uint64_t all = ~(uint64_t)0;
     ep_rt_sigprocmask(EP_SIG_SETMASK, &st->sigmask, 0);
-    send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, op->index, 0);
+    send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, op->index, 0, pipe_fds[0]);
+    ep_close(pipe_fds[0]);
 
     long err;
     switch (st->exec_kind) {

@@ -17,8 +17,9 @@
  *                 from birth: the caller wears that name for the instant of the clone.)
  *   S1 stream     receive a frame, check it whole, apply its records in order. Batched frames
  *                 answer only a failure, then the stub kills itself; sync frames answer every record.
- *   S2 exec       set the configured signal mask, send EXEC_BEGIN, execve. The channel is CLOEXEC:
- *                 the caller sees EOF once the exec succeeded.
+ *   S2 exec       set the configured signal mask, send EXEC_BEGIN with the read end of a fresh
+ *                 pipe, execve. The pipe's write end is CLOEXEC and only the stub has it: the
+ *                 caller sees its EOF once the exec succeeded (or a FAIL verdict first).
  *   S3 end        EOF before an exec, a frame that does not decode, or a failure in batched mode:
  *                 kill(self, SIGKILL). The caller reaps.
  */
@@ -33,7 +34,7 @@ static __attribute__((noreturn)) void die(void) {
     ep_exit_group(137); /* not reached: SIGKILL cannot be blocked */
 }
 
-static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
+static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err, int fd) {
     struct ep_wire_verdict v;
     v.magic = EP_WIRE_MAGIC;
     v.version = EP_WIRE_VERSION;
@@ -41,7 +42,19 @@ static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
     v.index = index;
     v.err = err;
     struct ep_iovec iov = {&v, sizeof v};
+    union {
+        struct ep_cmsghdr h;
+        unsigned char buf[sizeof(struct ep_cmsghdr) + 8];
+    } control;
     struct ep_msghdr m = {0, 0, &iov, 1, 0, 0, 0};
+    if (fd >= 0) {
+        control.h.len = sizeof(struct ep_cmsghdr) + sizeof(int);
+        control.h.level = EP_SOL_SOCKET;
+        control.h.type = EP_SCM_RIGHTS;
+        *(int *)(control.buf + sizeof(struct ep_cmsghdr)) = fd;
+        m.control = &control;
+        m.controllen = sizeof control;
+    }
     long r;
     do
         r = ep_sendmsg(chan, &m, EP_MSG_NOSIGNAL);
@@ -122,7 +135,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         if (n == 0)
             die(); /* S3: the stream ended without an exec (or the caller died) */
         if (n < 0) {
-            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n);
+            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n, -1);
             die();
         }
         struct ep_wire_cursor cur;
@@ -131,14 +144,14 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         if (err) {
             for (uint32_t i = 0; i < nfds; i++)
                 ep_close(fds[i]);
-            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err);
+            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err, -1);
             die();
         }
         int sync = (((const struct ep_wire_frame_hdr *)st.recv_buf)->flags & EP_FRAME_SYNC) != 0;
         struct ep_frame_fds ff;
         err = ep_stub_take_fds(&st, &ff, &cur, fds, nfds);
         if (err) {
-            send_verdict(st.chan, EP_VERDICT_FAIL, ff.failed_index, err);
+            send_verdict(st.chan, EP_VERDICT_FAIL, ff.failed_index, err, -1);
             if (!sync)
                 die();
             continue;
@@ -154,13 +167,17 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
             }
             if (err) {
                 ep_stub_drop_fds(&ff);
-                send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err);
+                send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err, -1);
+                if (st.exec_pipe >= 0) { /* after the FAIL: its EOF must not look like an exec */
+                    ep_close(st.exec_pipe);
+                    st.exec_pipe = -1;
+                }
                 if (!sync)
                     die(); /* S3: all or nothing */
                 break;
             }
             if (sync)
-                send_verdict(st.chan, EP_VERDICT_OK, op.index, 0);
+                send_verdict(st.chan, EP_VERDICT_OK, op.index, 0, -1);
         }
     }
 }

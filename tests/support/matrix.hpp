@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// matrix.hpp - the transport x strategy x mode matrix every behavioural suite runs over.
+//
+// A later transport or strategy is one line in kTransports / kStrategies below; every TEST_P
+// instantiated with ep_test::matrix() then runs on it too, in both modes.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "emptyproc/emptyproc.h"
+
+namespace ep_test {
+
+struct Named {
+    uint32_t id;
+    const char *name;
+};
+
+// Transports and strategies built today. io_uring joins with {EP_TRANSPORT_IO_URING, "io_uring"}
+// once ep_open() stops answering EOPNOTSUPP for it (a lifecycle test pins that answer until then).
+inline constexpr Named kTransports[] = {
+    {EP_TRANSPORT_SOCKETPAIR, "socketpair"},
+};
+inline constexpr Named kStrategies[] = {
+    {EP_STRATEGY_CLONE_VM, "clone_vm"},
+};
+
+struct Matrix {
+    Named transport;
+    Named strategy;
+    bool sync;
+
+    ep_open_how how() const {
+        ep_open_how h{};
+        h.flags = sync ? EP_OPEN_SYNC : 0;
+        h.transport = transport.id;
+        h.strategy = strategy.id;
+        return h;
+    }
+    // A gtest-safe name: letters, digits and '_' only.
+    std::string name() const {
+        return std::string(transport.name) + "_" + strategy.name + "_" + (sync ? "sync" : "batched");
+    }
+};
+
+inline std::ostream &operator<<(std::ostream &os, const Matrix &m) {
+    return os << m.name();
+}
+
+inline std::vector<Matrix> matrix() {
+    std::vector<Matrix> all;
+    for (const auto &t : kTransports)
+        for (const auto &s : kStrategies)
+            for (bool sync : {false, true})
+                all.push_back(Matrix{t, s, sync});
+    return all;
+}
+
+// For INSTANTIATE_TEST_SUITE_P(..., ::testing::ValuesIn(ep_test::matrix()), ep_test::MatrixName{}).
+struct MatrixName {
+    template <typename Info> std::string operator()(const Info &info) const { return info.param.name(); }
+};
+
+} // namespace ep_test
