@@ -35,9 +35,11 @@ TEST(RunSignals, CtrlCThatKillsTheProgramGives128PlusSigint) {
     CliProcess cli(sleeping_probe({}));
     ASSERT_TRUE(cli.wait_for_output(kLastPrintedLine));
     pid_t program = std::stoi(ProbeView(cli.output_so_far())["pid"]);
-    // What a terminal's Ctrl-C does: SIGINT to every process of the foreground group.
-    kill(program, SIGINT);
+    // What a terminal's Ctrl-C does: SIGINT to every process of the foreground group, at once. The
+    // CLI's copy goes first here: sent after the program's, it could arrive once the CLI has seen
+    // the program die and restored its dispositions, which a terminal's simultaneous signal cannot.
     kill(cli.pid(), SIGINT);
+    kill(program, SIGINT);
     CliResult r = cli.finish();
     EXPECT_EQ(r.exit_code(), 128 + SIGINT) << r.err;
 }
