@@ -21,8 +21,8 @@ namespace {
 constexpr int kFirstContextFd = 10;
 
 void *map_stack() {
-    void *p = mmap(nullptr, SpawnContext::kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                   -1, 0);
+    void *p =
+        mmap(nullptr, SpawnContext::kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (p == MAP_FAILED)
         throw std::runtime_error(std::string("mmap of a child stack: ") + std::strerror(errno));
     return p;
@@ -66,12 +66,10 @@ std::vector<std::pair<std::string, std::string>> emptyproc_extra_ops(int n) {
 
 SpawnContext::SpawnContext(const Target &t, int n) : target(t), ops(n) {
     int p[2];
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-        throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-    result_read = move_up(p[0]);
-    result_write = move_up(p[1]);
-    if (result_read < 0 || result_write < 0)
-        throw std::runtime_error(std::string("F_DUPFD_CLOEXEC: ") + std::strerror(errno));
+    if (int r = pipe_above_3(p, O_NONBLOCK); r < 0)
+        throw std::runtime_error(std::string("result pipe: ") + std::strerror(-r));
+    result_read = p[0];
+    result_write = p[1];
     argv[0] = const_cast<char *>(target.path.c_str());
     vfork_stack = map_stack();
     helper_stack = map_stack();
@@ -114,6 +112,20 @@ int finish_sample(SpawnContext &ctx, int64_t t0, int wait_status, Sample &s) {
         return -EPROTO;
     }
     return 0;
+}
+
+int pipe_above_3(int fds[2], int flags) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | flags) < 0)
+        return -errno;
+    fds[0] = move_up(p[0]);
+    fds[1] = move_up(p[1]);
+    if (fds[0] >= 0 && fds[1] >= 0)
+        return 0;
+    int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return -err;
 }
 
 int wait_pidfd(int pidfd, int &wait_status) {

@@ -120,7 +120,12 @@ std::vector<Row> measure_cell(const BenchConfig &cfg, const std::vector<Method> 
                               const Point &p) {
     std::vector<Row> rows;
     for (const Lane &lane : measure_latency(cfg, methods, target, p.ops)) {
-        Row row{*lane.method, p, target.kind, summarize(lane.reap_us), summarize(lane.first_us)};
+        Row row;
+        row.method = *lane.method;
+        row.point = p;
+        row.target = target.kind;
+        row.reap = summarize(lane.reap_us);
+        row.first = summarize(lane.first_us);
         row.error = lane.error;
         if (lane.error.empty() && lane.method->throughput) {
             row.spawns_per_s = measure_throughput(*lane.method, target, p.ops, 1, cfg.throughput_s, row.error);
@@ -185,8 +190,8 @@ std::vector<Row> run_bench(const BenchConfig &cfg, const std::vector<Method> &me
                                  r.error.c_str());
                 rows.push_back(std::move(r));
             }
-            std::fprintf(stderr, "bench: [%zu/%zu] %s target=%s done in %.1f s\n", ++cell, cells,
-                         point_text(p).c_str(), t.kind.c_str(), double(now_ns() - start) / 1e9);
+            std::fprintf(stderr, "bench: [%zu/%zu] %s target=%s done in %.1f s\n", ++cell, cells, point_text(p).c_str(),
+                         t.kind.c_str(), double(now_ns() - start) / 1e9);
         }
     }
     return rows;

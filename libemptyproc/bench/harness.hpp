@@ -22,12 +22,12 @@ struct Point {
 };
 
 struct BenchConfig {
-    int iterations = 1000;         // timed rounds per cell; each round runs every method once
-    int warmup = 50;               // untimed spawns per method before a cell's rounds
-    double method_budget_s = 5;    // a method leaves a cell's rounds once it has spent this long...
-    int min_samples = 20;          // ...and has at least this many samples (fork at 4 GiB: ~90 ms each)
-    double throughput_s = 0.5;     // each throughput run lasts this long
-    bool two_threads = false;      // --threads: also measure throughput with 2 threads
+    int iterations = 1000;      // timed rounds per cell; each round runs every method once
+    int warmup = 50;            // untimed spawns per method before a cell's rounds
+    double method_budget_s = 5; // a method leaves a cell's rounds once it has spent this long...
+    int min_samples = 20;       // ...and has at least this many samples (fork at 4 GiB: ~90 ms each)
+    double throughput_s = 0.5;  // each throughput run lasts this long
+    bool two_threads = false;   // --threads: also measure throughput with 2 threads
     std::vector<size_t> rss_mb{0, 1024, 4096};
     std::vector<int> fds{0, 10000, 100000};
     std::vector<int> ops{0, 8, 32};
@@ -38,12 +38,12 @@ struct Row {
     Method method;
     Point point;
     std::string target;
-    Summary reap;                  // spawn + reap, microseconds
-    Summary first;                 // time to first instruction, microseconds (n = 0 for /bin/true)
+    Summary reap;                   // spawn + reap, microseconds
+    Summary first;                  // time to first instruction, microseconds (n = 0 for /bin/true)
     double ratio_posix_spawn = NAN; // reap.median / posix_spawn's reap.median in the same cell
-    double spawns_per_s = NAN;     // throughput, 1 thread
-    double spawns_per_s_2t = NAN;  // throughput, 2 threads (--threads)
-    std::string error;             // why this row has no numbers
+    double spawns_per_s = NAN;      // throughput, 1 thread
+    double spawns_per_s_2t = NAN;   // throughput, 2 threads (--threads)
+    std::string error;              // why this row has no numbers
 };
 
 // The points of a run: 0/0/0 first, then each non-zero value of each axis alone.

@@ -40,17 +40,17 @@ class SpawnContext {
     SpawnContext &operator=(const SpawnContext &) = delete;
 
     const Target &target;
-    const int ops;           // extra configuration ops per spawn (what each method gets: methods.cpp)
-    int result_read = -1;    // non-blocking; the target's start time arrives here
-    int result_write = -1;   // becomes the target's fd 3; CLOEXEC and >= 10 here, so dup3 always applies
-    char *argv[2] = {};      // {target path, NULL}
-    char *envp[1] = {};      // every method passes an empty environment (emptyproc's default)
+    const int ops;                // extra configuration ops per spawn (what each method gets: methods.cpp)
+    int result_read = -1;         // non-blocking; the target's start time arrives here
+    int result_write = -1;        // becomes the target's fd 3; CLOEXEC and >= 10 here, so dup3 always applies
+    char *argv[2] = {};           // {target path, NULL}
+    char *envp[1] = {};           // every method passes an empty environment (emptyproc's default)
     void *vfork_stack = nullptr;  // clone_pidfd's child runs here until it execs
     void *helper_stack = nullptr; // the exec floor's helper runs here until it execs
     static constexpr size_t kStackSize = 64 * 1024;
     FloorHelper floor;
     std::vector<std::pair<std::string, std::string>> ep_ops; // emptyproc's extra SET_STRING ops
-    std::string error;       // why the last spawn failed, when the errno alone does not say
+    std::string error; // why the last spawn failed, when the errno alone does not say
 };
 
 // What one spawn measured, in nanoseconds from the caller's timestamp just before the spawn call.
@@ -61,7 +61,7 @@ struct Sample {
 
 struct Method;
 using SpawnFn = int (*)(const Method &, SpawnContext &, Sample &); // 0, or -errno
-using PrepareFn = int (*)(const Method &, SpawnContext &);          // untimed set-up before a spawn
+using PrepareFn = int (*)(const Method &, SpawnContext &);         // untimed set-up before a spawn
 
 struct Method {
     std::string name;      // "fork+execve", "posix_spawn", "emptyproc", ...
@@ -69,9 +69,9 @@ struct Method {
     std::string transport; // how its configuration reaches it
     std::string mode;      // "oneshot", or emptyproc's "batched" / "sync"
     SpawnFn spawn_and_reap = nullptr;
-    PrepareFn prepare = nullptr;   // only for methods whose process exists before the timed part
-    bool throughput = true;        // false where a loop of spawns would time the untimed set-up too
-    ep_open_how how{};             // emptyproc rows only
+    PrepareFn prepare = nullptr; // only for methods whose process exists before the timed part
+    bool throughput = true;      // false where a loop of spawns would time the untimed set-up too
+    ep_open_how how{};           // emptyproc rows only
 
     std::string label() const; // name, plus strategy/transport/mode where they tell rows apart
 };
@@ -89,6 +89,8 @@ Method exec_floor_method();
 int64_t now_ns();
 // Reads the target's timestamp (if any) and checks that it exited 0 (-ENOEXEC-like errors otherwise).
 int finish_sample(SpawnContext &ctx, int64_t t0, int wait_status, Sample &s);
+// pipe2(O_CLOEXEC | flags) with both ends moved to >= 10, clear of the target's fd 3. 0 or -errno.
+int pipe_above_3(int fds[2], int flags = 0);
 // waitid(P_PIDFD, WEXITED), with the result as a waitpid() status. 0 or -errno.
 int wait_pidfd(int pidfd, int &wait_status);
 

@@ -41,13 +41,12 @@ int floor_helper(void *arg) {
 
 int prepare_floor(const Method &, SpawnContext &ctx) {
     int go[2], ready[2];
-    if (pipe2(go, O_CLOEXEC) < 0)
-        return -errno;
-    if (pipe2(ready, O_CLOEXEC) < 0) {
-        int err = errno;
+    if (int r = pipe_above_3(go); r < 0)
+        return r;
+    if (int r = pipe_above_3(ready); r < 0) {
         close(go[0]);
         close(go[1]);
-        return -err;
+        return r;
     }
     ctx.floor.go_read = go[0];
     ctx.floor.ready_write = ready[1];

@@ -110,11 +110,11 @@ bool write_csv(const std::string &path, const std::vector<Row> &rows, std::strin
         if (!measured(r))
             continue;
         text += r.method.name + "," + r.method.strategy + "," + r.method.transport + "," + r.method.mode + "," +
-                std::to_string(r.point.rss_mb) + "," + std::to_string(r.point.fds) + "," +
-                std::to_string(r.point.ops) + "," + r.target + "," + number(r.reap.median) + "," +
-                number(r.reap.p90) + "," + number(r.reap.p99) + "," + number(r.ratio_posix_spawn) + "," +
-                number(r.spawns_per_s) + "," + number(r.first.median) + "," + number(r.first.p90) + "," +
-                number(r.first.p99) + "," + number(r.spawns_per_s_2t) + "," + std::to_string(r.reap.n) + "\n";
+                std::to_string(r.point.rss_mb) + "," + std::to_string(r.point.fds) + "," + std::to_string(r.point.ops) +
+                "," + r.target + "," + number(r.reap.median) + "," + number(r.reap.p90) + "," + number(r.reap.p99) +
+                "," + number(r.ratio_posix_spawn) + "," + number(r.spawns_per_s) + "," + number(r.first.median) + "," +
+                number(r.first.p90) + "," + number(r.first.p99) + "," + number(r.spawns_per_s_2t) + "," +
+                std::to_string(r.reap.n) + "\n";
     }
     return write_text_file(path, text, error);
 }

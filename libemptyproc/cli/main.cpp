@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "../bench/command.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -28,6 +29,8 @@ struct Command {
 const Command kCommands[] = {
     {"run", "[OPTIONS] -- PROGRAM [ARGS...]", "configure an empty process from the options, then run PROGRAM in it",
      ep::cli::setup_run},
+    {"bench", "[OPTIONS]", "compare process-creation methods side by side: latency, throughput, a plot",
+     ep::cli::setup_bench},
 };
 
 // CLI11 derives the usage line from the options; ours states the "--" convention instead.

@@ -72,13 +72,13 @@ int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct e
                 conflict = 1;
         if (!conflict)
             continue;
-        long moved = ep_fcntl(ff->fd[k], EP_F_DUPFD_CLOEXEC, (long)(max_target + 1));
+        long moved = sys_fcntl(ff->fd[k], EP_F_DUPFD_CLOEXEC, (long)(max_target + 1));
         if (moved < 0) {
             ff->failed_index = user_index[k];
             ep_stub_drop_fds(ff);
             return (int)moved;
         }
-        ep_close(ff->fd[k]);
+        sys_close(ff->fd[k]);
         ff->fd[k] = (int)moved;
     }
     return 0;
@@ -87,7 +87,7 @@ int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct e
 void ep_stub_drop_fds(struct ep_frame_fds *ff) {
     for (uint32_t k = 0; k < ff->n; k++)
         if (ff->live[k]) {
-            ep_close(ff->fd[k]);
+            sys_close(ff->fd[k]);
             ff->live[k] = 0;
         }
 }
@@ -105,10 +105,10 @@ static int make_room(struct ep_stub *st, int64_t n) {
     for (int i = 0; i < 2; i++) {
         if (*owned[i] < 0 || *owned[i] != n)
             continue;
-        long moved = ep_fcntl(*owned[i], EP_F_DUPFD_CLOEXEC, 0);
+        long moved = sys_fcntl(*owned[i], EP_F_DUPFD_CLOEXEC, 0);
         if (moved < 0)
             return (int)moved;
-        ep_close(*owned[i]);
+        sys_close(*owned[i]);
         *owned[i] = (int)moved;
     }
     return 0;
@@ -122,35 +122,35 @@ static int op_fd_dup(struct ep_stub *st, struct ep_frame_fds *ff, const struct e
     int from = take(ff, op->fd_index);
     int err = make_room(st, op->a);
     if (err) {
-        ep_close(from);
+        sys_close(from);
         return err;
     }
     if (from == op->a) /* dup2(fd, fd) would keep FD_CLOEXEC (Austin Group #411) */
-        return (int)ep_fcntl(from, EP_F_SETFD, 0);
-    long r = ep_dup3(from, (int)op->a, 0);
-    ep_close(from);
+        return (int)sys_fcntl(from, EP_F_SETFD, 0);
+    long r = sys_dup3(from, (int)op->a, 0);
+    sys_close(from);
     return r < 0 ? (int)r : 0;
 }
 
 static int op_open(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     int dirfd = op->fd_index >= 0 ? take(ff, op->fd_index) : EP_AT_FDCWD;
     int err = make_room(st, op->a);
-    long fd = err ? err : ep_openat(dirfd, op->data, op->b, op->c);
+    long fd = err ? err : sys_openat(dirfd, op->data, op->b, op->c);
     if (dirfd >= 0)
-        ep_close(dirfd);
+        sys_close(dirfd);
     if (fd < 0)
         return (int)fd;
     if (fd == op->a)
         return 0;
-    long r = ep_dup3((int)fd, (int)op->a, (op->b & EP_O_CLOEXEC) ? EP_O_CLOEXEC : 0);
-    ep_close((int)fd);
+    long r = sys_dup3((int)fd, (int)op->a, (op->b & EP_O_CLOEXEC) ? EP_O_CLOEXEC : 0);
+    sys_close((int)fd);
     return r < 0 ? (int)r : 0;
 }
 
 static int op_close(struct ep_stub *st, const struct ep_wire_op *op) {
     if (is_owned(st, op->a))
         return 0; /* not visible to the target anyway */
-    long r = ep_close((int)op->a);
+    long r = sys_close((int)op->a);
     /* posix_spawn_file_actions_addclose: closing a descriptor that is not open is not an error */
     return (r < 0 && r != -EBADF) ? (int)r : 0;
 }
@@ -176,13 +176,13 @@ static int op_closefrom(struct ep_stub *st, const struct ep_frame_fds *ff, const
         if ((uint64_t)keep[i] < lo)
             continue;
         if ((uint64_t)keep[i] > lo) {
-            long r = ep_close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
+            long r = sys_close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
             if (r < 0)
                 return (int)r;
         }
         lo = (uint64_t)keep[i] + 1;
     }
-    long r = ep_close_range((unsigned)lo, ~0u, 0);
+    long r = sys_close_range((unsigned)lo, ~0u, 0);
     return r < 0 ? (int)r : 0;
 }
 
@@ -190,18 +190,18 @@ static int op_closefrom(struct ep_stub *st, const struct ep_frame_fds *ff, const
 
 static int op_chdir(struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     if (op->fd_index < 0)
-        return (int)ep_chdir(op->data);
+        return (int)sys_chdir(op->data);
     int dirfd = take(ff, op->fd_index);
     long r;
     if (op->len == 1) { /* "" : the descriptor itself */
-        r = ep_fchdir(dirfd);
+        r = sys_fchdir(dirfd);
     } else {
-        long d = ep_openat(dirfd, op->data, EP_O_PATH | EP_O_DIRECTORY | EP_O_CLOEXEC, 0);
-        r = d < 0 ? d : ep_fchdir((int)d);
+        long d = sys_openat(dirfd, op->data, EP_O_PATH | EP_O_DIRECTORY | EP_O_CLOEXEC, 0);
+        r = d < 0 ? d : sys_fchdir((int)d);
         if (d >= 0)
-            ep_close((int)d);
+            sys_close((int)d);
     }
-    ep_close(dirfd);
+    sys_close(dirfd);
     return r < 0 ? (int)r : 0;
 }
 
@@ -210,23 +210,23 @@ static int op_chdir(struct ep_frame_fds *ff, const struct ep_wire_op *op) {
 static int op_chroot(struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     long r;
     if (op->fd_index < 0) {
-        r = ep_chroot(op->data);
+        r = sys_chroot(op->data);
     } else {
         int dirfd = take(ff, op->fd_index);
-        long saved = ep_openat(EP_AT_FDCWD, ".", EP_O_PATH | EP_O_DIRECTORY | EP_O_CLOEXEC, 0);
-        r = saved < 0 ? saved : ep_fchdir(dirfd);
+        long saved = sys_openat(EP_AT_FDCWD, ".", EP_O_PATH | EP_O_DIRECTORY | EP_O_CLOEXEC, 0);
+        r = saved < 0 ? saved : sys_fchdir(dirfd);
         if (r >= 0)
-            r = ep_chroot(op->data);
+            r = sys_chroot(op->data);
         if (r < 0 && saved >= 0)
-            ep_fchdir((int)saved); /* a failed op leaves the cwd as it was */
+            sys_fchdir((int)saved); /* a failed op leaves the cwd as it was */
         if (saved >= 0)
-            ep_close((int)saved);
-        ep_close(dirfd);
+            sys_close((int)saved);
+        sys_close(dirfd);
     }
     if (r < 0)
         return (int)r;
     static const char root[] = "/";
-    r = ep_chdir(root);
+    r = sys_chdir(root);
     return r < 0 ? (int)r : 0;
 }
 
@@ -236,7 +236,7 @@ static int op_rlimit(const struct ep_wire_op *op) {
     struct ep_rlimit64 lim;
     lim.cur = op->a == -1 ? EP_RLIM_INFINITY : (uint64_t)op->a;
     lim.max = op->b == -1 ? EP_RLIM_INFINITY : (uint64_t)op->b;
-    long r = ep_prlimit64(op->c, &lim);
+    long r = sys_prlimit64(op->c, &lim);
     return r < 0 ? (int)r : 0;
 }
 
@@ -245,11 +245,11 @@ static int op_setuid(const struct ep_wire_op *op) {
         /* No "groups" op came first: drop the supplementary groups, as Rust, libuv and folly do,
          * so that a uid drop does not keep root's groups. Unprivileged callers have nothing to drop
          * and get EPERM, which is then not an error. */
-        long r = ep_setgroups(0, 0);
+        long r = sys_setgroups(0, 0);
         if (r < 0 && r != -EPERM)
             return (int)r;
     }
-    long r = ep_setresuid(op->a, op->a, op->a);
+    long r = sys_setresuid(op->a, op->a, op->a);
     return r < 0 ? (int)r : 0;
 }
 
@@ -260,7 +260,7 @@ static int set_dispositions(uint64_t set, unsigned long handler) {
             continue;
         if (sig == EP_SIGKILL || sig == EP_SIGSTOP)
             return -EINVAL;
-        long r = ep_rt_sigaction(sig, &act);
+        long r = sys_rt_sigaction(sig, &act);
         if (r < 0)
             return (int)r;
     }
@@ -287,11 +287,11 @@ static int op_exec_target(struct ep_stub *st, struct ep_frame_fds *ff, const str
     int err = arena_put(st, 'X', op->data, op->len, &st->exec_str);
     if (err) {
         if (fd >= 0)
-            ep_close(fd);
+            sys_close(fd);
         return err;
     }
     if (st->exec_fd >= 0)
-        ep_close(st->exec_fd);
+        sys_close(st->exec_fd);
     st->exec_fd = fd;
     st->exec_kind = op->c;
     return 0;
@@ -315,10 +315,10 @@ int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_w
     case EP_OP_RLIMIT:
         return op_rlimit(op);
     case EP_OP_SETGROUPS:
-        r = ep_setgroups(op->a, (const uint32_t *)op->data);
+        r = sys_setgroups(op->a, (const uint32_t *)op->data);
         break;
     case EP_OP_SETGID:
-        r = ep_setresgid(op->a, op->a, op->a);
+        r = sys_setresgid(op->a, op->a, op->a);
         break;
     case EP_OP_SETUID:
         return op_setuid(op);
@@ -330,13 +330,13 @@ int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_w
     case EP_OP_SIGIGNORE:
         return set_dispositions((uint64_t)op->a, EP_SIG_IGN);
     case EP_OP_UMASK:
-        ep_umask(op->a);
+        sys_umask(op->a);
         return 0;
     case EP_OP_SETSID:
-        r = ep_setsid();
+        r = sys_setsid();
         break;
     case EP_OP_SETPGID:
-        r = ep_setpgid(0, op->a);
+        r = sys_setpgid(0, op->a);
         break;
     case EP_OP_ARGV:
         return arena_put(st, 'A', op->data, op->len, 0);
@@ -375,7 +375,7 @@ static long exec_search(const char *name, const char *path, char *const *argv, c
     if (!*name)
         return -ENOENT;
     if (has_slash(name))
-        return ep_execveat(EP_AT_FDCWD, name, argv, envp, 0);
+        return sys_execveat(EP_AT_FDCWD, name, argv, envp, 0);
     char buf[4096];
     uint32_t nlen = str_len(name);
     long err = -ENOENT;
@@ -396,7 +396,7 @@ static long exec_search(const char *name, const char *path, char *const *argv, c
             buf[off++] = '/';
             for (uint32_t i = 0; i <= nlen; i++)
                 buf[off++] = name[i];
-            err = ep_execveat(EP_AT_FDCWD, buf, argv, envp, 0);
+            err = sys_execveat(EP_AT_FDCWD, buf, argv, envp, 0);
             if (err == -EACCES)
                 got_eacces = 1;
             else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENODEV && err != -ETIMEDOUT &&
@@ -457,28 +457,28 @@ int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn 
      * CLOEXEC write end closes in execve. (The channel cannot say it: a process the caller forked
      * may hold a copy of the stub's end.) The read end travels with EXEC_BEGIN. */
     int pipe_fds[2];
-    long r = ep_pipe2(pipe_fds, EP_O_CLOEXEC);
+    long r = sys_pipe2(pipe_fds, EP_O_CLOEXEC);
     if (r < 0)
         return (int)r;
     st->exec_pipe = pipe_fds[1];
 
     uint64_t all = ~(uint64_t)0;
-    ep_rt_sigprocmask(EP_SIG_SETMASK, &st->sigmask, 0);
+    sys_rt_sigprocmask(EP_SIG_SETMASK, &st->sigmask, 0);
     send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, op->index, 0, pipe_fds[0]);
-    ep_close(pipe_fds[0]);
+    sys_close(pipe_fds[0]);
 
     long err;
     switch (st->exec_kind) {
     case EP_EXEC_PATH:
-        err = ep_execveat(st->exec_fd >= 0 ? st->exec_fd : EP_AT_FDCWD, st->exec_str, argv, envp, 0);
+        err = sys_execveat(st->exec_fd >= 0 ? st->exec_fd : EP_AT_FDCWD, st->exec_str, argv, envp, 0);
         break;
     case EP_EXEC_FD:
-        err = ep_execveat(st->exec_fd, empty, argv, envp, EP_AT_EMPTY_PATH);
+        err = sys_execveat(st->exec_fd, empty, argv, envp, EP_AT_EMPTY_PATH);
         break;
     default:
         err = exec_search(st->exec_str, path, argv, envp);
         break;
     }
-    ep_rt_sigprocmask(EP_SIG_SETMASK, &all, 0);
+    sys_rt_sigprocmask(EP_SIG_SETMASK, &all, 0);
     return (int)err;
 }

@@ -30,8 +30,8 @@
 #include "sys.h"
 
 static __attribute__((noreturn)) void die(void) {
-    ep_kill(ep_getpid(), EP_SIGKILL);
-    ep_exit_group(137); /* not reached: SIGKILL cannot be blocked */
+    sys_kill(sys_getpid(), EP_SIGKILL);
+    sys_exit_group(137); /* not reached: SIGKILL cannot be blocked */
 }
 
 static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err, int fd) {
@@ -57,7 +57,7 @@ static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err, i
     }
     long r;
     do
-        r = ep_sendmsg(chan, &m, EP_MSG_NOSIGNAL);
+        r = sys_sendmsg(chan, &m, EP_MSG_NOSIGNAL);
     while (r == -EINTR);
     /* A caller that is gone cannot be told; the next recvmsg sees EOF and the stub dies. */
 }
@@ -67,16 +67,16 @@ static void prologue(struct ep_stub *st) {
     /* The fd table is shared with the caller (CLONE_FILES): unsharing while closing everything above
      * the channel copies only the entries below it, then the ones below are closed too. None of the
      * caller's descriptors, CLOEXEC or not, survives into the stub. */
-    if (ep_close_range((unsigned)st->chan + 1, ~0u, EP_CLOSE_RANGE_UNSHARE) < 0)
+    if (sys_close_range((unsigned)st->chan + 1, ~0u, EP_CLOSE_RANGE_UNSHARE) < 0)
         die();
-    if (st->chan > 0 && ep_close_range(0, (unsigned)st->chan - 1, 0) < 0)
+    if (st->chan > 0 && sys_close_range(0, (unsigned)st->chan - 1, 0) < 0)
         die();
 
     /* CLONE_CLEAR_SIGHAND already reset the handlers; ignored signals are still ignored. */
     struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
     for (int sig = 1; sig <= 64; sig++)
         if (sig != EP_SIGKILL && sig != EP_SIGSTOP)
-            ep_rt_sigaction(sig, &dfl);
+            sys_rt_sigaction(sig, &dfl);
 }
 
 /* Receive one frame. Returns its length, 0 at EOF, or a negative errno; fds[] gets the descriptors
@@ -90,7 +90,7 @@ static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
     struct ep_msghdr m = {0, 0, &iov, 1, &control, sizeof control, 0};
     long n;
     do
-        n = ep_recvmsg(st->chan, &m, EP_MSG_CMSG_CLOEXEC);
+        n = sys_recvmsg(st->chan, &m, EP_MSG_CMSG_CLOEXEC);
     while (n == -EINTR);
     *nfds = 0;
     if (n < 0)
@@ -106,7 +106,7 @@ static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
                 if (*nfds < EP_WIRE_FDS_MAX)
                     fds[(*nfds)++] = in[i];
                 else
-                    ep_close(in[i]); /* more than a frame may carry: refused below */
+                    sys_close(in[i]); /* more than a frame may carry: refused below */
             }
             if (count > EP_WIRE_FDS_MAX)
                 m.flags |= EP_MSG_CTRUNC;
@@ -115,7 +115,7 @@ static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
     }
     if (m.flags & (EP_MSG_TRUNC | EP_MSG_CTRUNC)) {
         for (uint32_t i = 0; i < *nfds; i++)
-            ep_close(fds[i]);
+            sys_close(fds[i]);
         *nfds = 0;
         return -EMSGSIZE;
     }
@@ -143,7 +143,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         int err = ep_wire_check_frame(st.recv_buf, (uint32_t)n, nfds, &cur, &bad);
         if (err) {
             for (uint32_t i = 0; i < nfds; i++)
-                ep_close(fds[i]);
+                sys_close(fds[i]);
             send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err, -1);
             die();
         }
@@ -169,7 +169,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
                 ep_stub_drop_fds(&ff);
                 send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err, -1);
                 if (st.exec_pipe >= 0) { /* after the FAIL: its EOF must not look like an exec */
-                    ep_close(st.exec_pipe);
+                    sys_close(st.exec_pipe);
                     st.exec_pipe = -1;
                 }
                 if (!sync)

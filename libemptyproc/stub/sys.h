@@ -2,6 +2,7 @@
 /*
  * sys.h - the only way the stub talks to the kernel: raw system calls.
  *
+ * ep_syscall6() is the primitive; the wrappers are named sys_<call> (never ep_*, the public ABI).
  * Every function returns the kernel's result: >= 0 on success, -errno on failure. Nothing here
  * touches libc, errno or thread-local storage, so it is safe in a CLONE_VM child that shares the
  * caller's memory and runs while the caller's other threads hold libc's locks.
@@ -116,77 +117,77 @@ struct ep_ksigaction {
     uint64_t mask;
 };
 
-static inline long ep_close(int fd) {
+static inline long sys_close(int fd) {
     return EP_SC1(__NR_close, fd);
 }
-static inline long ep_close_range(unsigned lo, unsigned hi, unsigned flags) {
+static inline long sys_close_range(unsigned lo, unsigned hi, unsigned flags) {
     return EP_SC3(__NR_close_range, lo, hi, flags);
 }
-static inline long ep_dup3(int from, int to, int flags) {
+static inline long sys_dup3(int from, int to, int flags) {
     return EP_SC3(__NR_dup3, from, to, flags);
 }
-static inline long ep_fcntl(int fd, int cmd, long arg) {
+static inline long sys_fcntl(int fd, int cmd, long arg) {
     return EP_SC3(__NR_fcntl, fd, cmd, arg);
 }
-static inline long ep_openat(int dirfd, const char *path, long flags, long mode) {
+static inline long sys_openat(int dirfd, const char *path, long flags, long mode) {
     return EP_SC4(__NR_openat, dirfd, path, flags, mode);
 }
-static inline long ep_recvmsg(int fd, struct ep_msghdr *m, int flags) {
+static inline long sys_recvmsg(int fd, struct ep_msghdr *m, int flags) {
     return EP_SC3(__NR_recvmsg, fd, m, flags);
 }
-static inline long ep_sendmsg(int fd, const struct ep_msghdr *m, int flags) {
+static inline long sys_sendmsg(int fd, const struct ep_msghdr *m, int flags) {
     return EP_SC3(__NR_sendmsg, fd, m, flags);
 }
-static inline long ep_pipe2(int fds[2], int flags) { return EP_SC2(__NR_pipe2, fds, flags); }
-static inline long ep_chdir(const char *path) {
+static inline long sys_pipe2(int fds[2], int flags) { return EP_SC2(__NR_pipe2, fds, flags); }
+static inline long sys_chdir(const char *path) {
     return EP_SC1(__NR_chdir, path);
 }
-static inline long ep_fchdir(int fd) {
+static inline long sys_fchdir(int fd) {
     return EP_SC1(__NR_fchdir, fd);
 }
-static inline long ep_chroot(const char *path) {
+static inline long sys_chroot(const char *path) {
     return EP_SC1(__NR_chroot, path);
 }
-static inline long ep_prlimit64(int resource, const struct ep_rlimit64 *lim) {
+static inline long sys_prlimit64(int resource, const struct ep_rlimit64 *lim) {
     return EP_SC4(__NR_prlimit64, 0, resource, lim, 0);
 }
-static inline long ep_setgroups(long n, const uint32_t *gids) {
+static inline long sys_setgroups(long n, const uint32_t *gids) {
     return EP_SC2(__NR_setgroups, n, gids);
 }
-static inline long ep_setresgid(long r, long e, long s) {
+static inline long sys_setresgid(long r, long e, long s) {
     return EP_SC3(__NR_setresgid, r, e, s);
 }
-static inline long ep_setresuid(long r, long e, long s) {
+static inline long sys_setresuid(long r, long e, long s) {
     return EP_SC3(__NR_setresuid, r, e, s);
 }
-static inline long ep_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
+static inline long sys_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
     return EP_SC4(__NR_rt_sigprocmask, how, set, old, 8);
 }
-static inline long ep_rt_sigaction(int sig, const struct ep_ksigaction *act) {
+static inline long sys_rt_sigaction(int sig, const struct ep_ksigaction *act) {
     return EP_SC4(__NR_rt_sigaction, sig, act, 0, 8);
 }
-static inline long ep_umask(long mode) {
+static inline long sys_umask(long mode) {
     return EP_SC1(__NR_umask, mode);
 }
-static inline long ep_setsid(void) {
+static inline long sys_setsid(void) {
     return EP_SC0(__NR_setsid);
 }
-static inline long ep_setpgid(long pid, long pgid) {
+static inline long sys_setpgid(long pid, long pgid) {
     return EP_SC2(__NR_setpgid, pid, pgid);
 }
-static inline long ep_getpid(void) {
+static inline long sys_getpid(void) {
     return EP_SC0(__NR_getpid);
 }
-static inline long ep_kill(long pid, int sig) {
+static inline long sys_kill(long pid, int sig) {
     return EP_SC2(__NR_kill, pid, sig);
 }
-static inline long ep_prctl(int option, unsigned long arg2) {
+static inline long sys_prctl(int option, unsigned long arg2) {
     return EP_SC5(__NR_prctl, option, arg2, 0, 0, 0);
 }
-static inline long ep_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
+static inline long sys_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
     return EP_SC5(__NR_execveat, dirfd, path, argv, envp, flags);
 }
-static inline __attribute__((noreturn)) void ep_exit_group(int status) {
+static inline __attribute__((noreturn)) void sys_exit_group(int status) {
     for (;;)
         EP_SC1(__NR_exit_group, status);
 }
