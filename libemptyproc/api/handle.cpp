@@ -3,6 +3,7 @@
 #include "handle.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -223,7 +224,7 @@ int Handle::queue(uint32_t index, const Record &r) {
         return 0;
     if (int err = flush())
         return err;
-    return await_verdicts(index, false);
+    return await_verdicts(index);
 }
 
 int Handle::flush() {
@@ -234,79 +235,88 @@ int Handle::flush() {
         return 0;
     pending_.clear();
     if (err == -EPIPE || err == -ECONNRESET || err == -ECHILD)
-        return await_verdicts(UINT32_MAX, false); // the stub is gone: learn why from what it said
+        return await_verdicts(UINT32_MAX); // the stub is gone: learn why from what it said
     state_ = State::Dead;
     return fail(-err, "stream", "sending to the stub: " + errno_text(-err));
 }
 
-// The next thing the stub says. After EXEC_BEGIN the exec pipe is watched too: its EOF (or the
-// stub's exit) with no FAIL queued means the exec happened. The channel's EOF cannot be relied on
-// alone: a process the caller forked may hold a copy of the stub's end of it.
-int Handle::next_verdict(ep_wire_verdict &v, UniqueFd &exec_pipe, bool &exec_done) {
-    exec_done = false;
-    if (exec_pipe) {
-        int r = chan_->wait_verdict_or(exec_pipe.get(), pidfd());
-        if (r < 0)
-            return r;
-        if (r == 0) {
-            r = chan_->try_recv(v); // a FAIL is sent before the pipe closes: look for one first
-            if (r == 0)
-                exec_done = true;
-            return r;
-        }
-    }
-    UniqueFd fd;
-    int r = chan_->recv(v, pidfd(), fd);
-    if (r == 1 && v.kind == EP_VERDICT_EXEC_BEGIN)
-        exec_pipe = std::move(fd);
-    if (r == 0 && exec_pipe)
-        exec_done = true; // the channel's EOF after EXEC_BEGIN: the stub's end closed in execve
-    return r;
-}
-
-int Handle::await_verdicts(uint32_t until_index, bool exec) {
-    UniqueFd exec_pipe;
+int Handle::await_verdicts(uint32_t until_index) {
     for (;;) {
         ep_wire_verdict v;
-        bool exec_done = false;
-        int r = next_verdict(v, exec_pipe, exec_done);
-        if (exec_done && exec) {
-            state_ = State::Execd;
-            chan_->shutdown();
-            stub_.memory.reset();
-            return 0;
-        }
+        int r = chan_->recv(v, pidfd());
         if (r == 1) {
-            switch (v.kind) {
-            case EP_VERDICT_OK:
-                if (v.index >= until_index)
-                    return 0;
+            if (v.kind == EP_VERDICT_OK && v.index < until_index)
                 continue;
-            case EP_VERDICT_EXEC_BEGIN:
-                continue;
-            case EP_VERDICT_FAIL: {
-                int err = -v.err;
-                std::string name = v.index < keys_.size() ? keys_[v.index] : "stream";
-                if (!sync_) {
-                    state_ = State::Failed;
-                    failed_err_ = err;
-                }
-                return fail(err, name, errno_text(err));
-            }
-            default: // EP_VERDICT_BAD_FRAME: a bug on one side of the protocol
-                state_ = State::Failed;
-                failed_err_ = EPROTO;
-                return fail(EPROTO, v.index < keys_.size() ? keys_[v.index] : "stream",
-                            "the stub rejected a frame: " + errno_text(-v.err));
-            }
+            if (v.kind == EP_VERDICT_OK)
+                return 0;
+            return verdict_failure(v);
         }
         state_ = State::Dead;
         if (r == 0 || r == -ECHILD)
-            return fail(ECHILD, exec ? "exec" : "stream", "the stub died before it could exec (killed from outside?)");
+            return fail(ECHILD, "stream", "the stub died before it could exec (killed from outside?)");
         if (r == -EPROTO)
             return fail(EPROTO, "stream", "malformed verdict from the stub");
         return fail(-r, "stream", "receiving from the stub: " + errno_text(-r));
     }
+}
+
+int Handle::verdict_failure(const ep_wire_verdict &v) {
+    std::string name = v.index < keys_.size() ? keys_[v.index] : "stream";
+    if (v.kind == EP_VERDICT_FAIL) {
+        int err = -v.err;
+        if (!sync_) {
+            state_ = State::Failed;
+            failed_err_ = err;
+        }
+        return fail(err, name, errno_text(err));
+    }
+    // BAD_FRAME, or a verdict out of place: a bug on one side of the protocol
+    state_ = State::Failed;
+    failed_err_ = EPROTO;
+    return fail(EPROTO, name, "the stub rejected a frame: " + errno_text(-v.err));
+}
+
+// Wait until fd hangs up (or is readable) or the process exits.
+static int wait_hangup(int fd, int pidfd) {
+    for (;;) {
+        pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+        if (poll(p, 2, -1) >= 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+// After the EXEC frame: one sleep, until the exec pipe's write end (held by the stub alone) closes
+// in execve, in the stub's death, or after a FAIL. Then the verdicts queued meanwhile say which.
+int Handle::await_exec(const UniqueFd &exec_pipe) {
+    if (int err = wait_hangup(exec_pipe.get(), pidfd())) {
+        state_ = State::Dead;
+        return fail(-err, "exec", "waiting for the exec: " + errno_text(-err));
+    }
+    bool begun = false;
+    for (;;) {
+        ep_wire_verdict v;
+        int r = chan_->try_recv(v);
+        if (r == 0)
+            break; // nothing more queued (or EOF)
+        if (r < 0) {
+            state_ = State::Dead;
+            return fail(-r, "exec", "receiving from the stub: " + errno_text(-r));
+        }
+        if (v.kind == EP_VERDICT_EXEC_BEGIN)
+            begun = true;
+        else if (v.kind != EP_VERDICT_OK)
+            return verdict_failure(v);
+    }
+    if (!begun) {
+        state_ = State::Dead;
+        return fail(ECHILD, "exec", "the stub died before it could exec (killed from outside?)");
+    }
+    state_ = State::Execd;
+    chan_->shutdown();
+    stub_.memory.reset(); // execve replaced the mm before it closed the pipe: the region is free
+    return 0;
 }
 
 int Handle::exec() {
@@ -319,19 +329,28 @@ int Handle::exec() {
     if (!order_.exec_target)
         return fail(EINVAL, "exec", "no program to exec: set the \"exec\" key first");
 
+    // The exec pipe: its write end goes to the stub with the EXEC record and our copy is closed
+    // once the frame is sent, so that its EOF tells "exec'd" (docs/design.md, section 7).
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return fail(errno, "exec", std::string("pipe2: ") + strerror(errno));
+    UniqueFd exec_pipe(p[0]);
+    UniqueFd write_end(p[1]);
+
     // The stub uses the default argv[0] only if no "argv" came: it knows, we may not (sync retries).
     Record e;
     e.op = EP_OP_EXEC;
     e.payload.assign(default_argv0_.c_str(), default_argv0_.size() + 1);
+    e.caller_fd = write_end.get();
     uint32_t index = static_cast<uint32_t>(keys_.size());
     keys_.push_back("exec");
     if (!pending_.fits(e))
         if (int err = flush())
             return err;
-    pending_.add(index, e, UniqueFd());
+    pending_.add(index, e, std::move(write_end));
     if (int err = flush())
         return err;
-    return await_verdicts(index, true);
+    return await_exec(exec_pipe);
 }
 
 } // namespace ep::detail

@@ -59,8 +59,9 @@ class Handle {
     void note_order(KeyId id);
     int queue(uint32_t index, const Record &r);
     int flush();
-    int await_verdicts(uint32_t until_index, bool exec);
-    int next_verdict(ep_wire_verdict &v, UniqueFd &exec_pipe, bool &exec_done);
+    int await_verdicts(uint32_t until_index);
+    int await_exec(const UniqueFd &exec_pipe);
+    int verdict_failure(const ep_wire_verdict &v);
     int fail(int err, const std::string &prefix, const std::string &text);
     void kill_and_reap();
 

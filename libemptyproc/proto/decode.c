@@ -42,7 +42,7 @@ static const struct op_shape shapes[EP_OP__COUNT] = {
     [EP_OP_ARGV] = {PAYLOAD_STRING, FD_NONE, 1},
     [EP_OP_ENV] = {PAYLOAD_STRING, FD_NONE, 0},
     [EP_OP_EXEC_TARGET] = {PAYLOAD_STRING, FD_OPTIONAL, 1},
-    [EP_OP_EXEC] = {PAYLOAD_STRING, FD_NONE, 1},
+    [EP_OP_EXEC] = {PAYLOAD_STRING, FD_REQUIRED, 1},
 };
 
 static int is_fd_number(int64_t v) {

@@ -75,7 +75,7 @@ struct ep_wire_rec {
  *   ARGV        -                                                      argument (string)
  *   ENV         -                                                      NAME=value (string)
  *   EXEC_TARGET c = EP_EXEC_*, fd = dirfd or the executable            path or name (string)
- *   EXEC        - (must be the frame's last record)                    default argv[0] (string)
+ *   EXEC        fd = the exec pipe's write end; the frame's last record default argv[0] (string)
  * "fd = x?" means fd_index may be EP_WIRE_NO_FD (x is then AT_FDCWD). EXEC's string is argv[0] when
  * no ARGV record came: the stub decides at exec time, so a retried exec (sync mode) stays right.
  */

@@ -75,8 +75,7 @@ int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct e
         long moved = sys_fcntl(ff->fd[k], EP_F_DUPFD_CLOEXEC, (long)(max_target + 1));
         if (moved < 0) {
             ff->failed_index = user_index[k];
-            ep_stub_drop_fds(ff);
-            return (int)moved;
+            return (int)moved; /* the caller drops the descriptors once it has reported this */
         }
         sys_close(ff->fd[k]);
         ff->fd[k] = (int)moved;
@@ -410,9 +409,15 @@ static long exec_search(const char *name, const char *path, char *const *argv, c
     return got_eacces ? -EACCES : err;
 }
 
-int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn send_verdict) {
+int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op,
+                 ep_verdict_fn send_verdict) {
     static const char default_path[] = "/bin:/usr/bin";
     static const char empty[] = "";
+    /* The caller learns that the exec happened from the exec pipe, whose write end came with this
+     * record and is held by this process alone: CLOEXEC, it closes in execve. (The channel cannot
+     * say it: a process the caller forked may hold a copy of the stub's end.) On failure it stays
+     * open until the FAIL verdict is sent. */
+    st->exec_pipe = take(ff, op->fd_index);
     if (!st->exec_kind)
         return -EINVAL;
 
@@ -453,19 +458,9 @@ int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn 
     argv[ai] = 0;
     envp[ei] = 0;
 
-    /* The caller learns that the exec happened from a pipe that only this process holds: its
-     * CLOEXEC write end closes in execve. (The channel cannot say it: a process the caller forked
-     * may hold a copy of the stub's end.) The read end travels with EXEC_BEGIN. */
-    int pipe_fds[2];
-    long r = sys_pipe2(pipe_fds, EP_O_CLOEXEC);
-    if (r < 0)
-        return (int)r;
-    st->exec_pipe = pipe_fds[1];
-
     uint64_t all = ~(uint64_t)0;
     sys_rt_sigprocmask(EP_SIG_SETMASK, &st->sigmask, 0);
-    send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, op->index, 0, pipe_fds[0]);
-    sys_close(pipe_fds[0]);
+    send_verdict(st->chan, EP_VERDICT_EXEC_BEGIN, op->index, 0);
 
     long err;
     switch (st->exec_kind) {

@@ -15,7 +15,7 @@ struct ep_stub {
     int chan;             /* the channel (CLOEXEC); moved away if a record targets its number */
     int exec_fd;          /* exec target's descriptor or dirfd (CLOEXEC), -1 if none */
     int exec_kind;        /* EP_EXEC_*, 0 while no target is set */
-    int exec_pipe;        /* S2 only: write end of the pipe whose EOF tells the caller "exec'd" */
+    int exec_pipe;        /* S2 only: the exec pipe's write end, whose EOF tells the caller "exec'd" */
     const char *exec_str; /* path or name, in the arena */
     uint64_t sigmask;     /* applied right before execve */
     unsigned char *recv_buf;
@@ -33,13 +33,13 @@ struct ep_frame_fds {
     uint32_t failed_index; /* record to blame when ep_stub_take_fds() fails */
 };
 
-/* Send a verdict; fd >= 0 travels with it (SCM_RIGHTS). */
-typedef void (*ep_verdict_fn)(int chan, uint16_t kind, uint32_t index, int32_t err, int fd);
+typedef void (*ep_verdict_fn)(int chan, uint16_t kind, uint32_t index, int32_t err);
 
 void ep_stub_init(struct ep_stub *st, const struct ep_stub_args *args);
 
 /* Move the frame's descriptors out of the way of the records that precede their use (Go's and
- * CPython's two-pass fd shuffle, done once per frame). Returns 0 or -errno. */
+ * CPython's two-pass fd shuffle, done once per frame). Returns 0 or -errno; on failure the
+ * descriptors stay in *ff for ep_stub_drop_fds() after the FAIL verdict is sent. */
 int ep_stub_take_fds(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_cursor *cur, const int *fds,
                      uint32_t nfds);
 
@@ -51,6 +51,7 @@ int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_w
 
 /* S2: exec the target (op is the EXEC record). Returns only on failure, with -errno, signals
  * blocked again and st->exec_pipe still open: close it once the failure is reported. */
-int ep_stub_exec(struct ep_stub *st, const struct ep_wire_op *op, ep_verdict_fn send_verdict);
+int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op,
+                 ep_verdict_fn send_verdict);
 
 #endif /* EMPTYPROC_STUB_OPS_H */

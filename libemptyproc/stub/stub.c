@@ -17,9 +17,9 @@
  *                 from birth: the caller wears that name for the instant of the clone.)
  *   S1 stream     receive a frame, check it whole, apply its records in order. Batched frames
  *                 answer only a failure, then the stub kills itself; sync frames answer every record.
- *   S2 exec       set the configured signal mask, send EXEC_BEGIN with the read end of a fresh
- *                 pipe, execve. The pipe's write end is CLOEXEC and only the stub has it: the
- *                 caller sees its EOF once the exec succeeded (or a FAIL verdict first).
+ *   S2 exec       set the configured signal mask, send EXEC_BEGIN, execve. The EXEC record brought
+ *                 the write end of the caller's exec pipe; CLOEXEC, held by the stub alone, it
+ *                 closes in execve: the caller's one wake-up. A failure sends FAIL first.
  *   S3 end        EOF before an exec, a frame that does not decode, or a failure in batched mode:
  *                 kill(self, SIGKILL). The caller reaps.
  */
@@ -34,7 +34,7 @@ static __attribute__((noreturn)) void die(void) {
     sys_exit_group(137); /* not reached: SIGKILL cannot be blocked */
 }
 
-static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err, int fd) {
+static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
     struct ep_wire_verdict v;
     v.magic = EP_WIRE_MAGIC;
     v.version = EP_WIRE_VERSION;
@@ -42,19 +42,7 @@ static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err, i
     v.index = index;
     v.err = err;
     struct ep_iovec iov = {&v, sizeof v};
-    union {
-        struct ep_cmsghdr h;
-        unsigned char buf[sizeof(struct ep_cmsghdr) + 8];
-    } control;
     struct ep_msghdr m = {0, 0, &iov, 1, 0, 0, 0};
-    if (fd >= 0) {
-        control.h.len = sizeof(struct ep_cmsghdr) + sizeof(int);
-        control.h.level = EP_SOL_SOCKET;
-        control.h.type = EP_SCM_RIGHTS;
-        *(int *)(control.buf + sizeof(struct ep_cmsghdr)) = fd;
-        m.control = &control;
-        m.controllen = sizeof control;
-    }
     long r;
     do
         r = sys_sendmsg(chan, &m, EP_MSG_NOSIGNAL);
@@ -113,12 +101,8 @@ static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
         }
         off += (c->len + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1);
     }
-    if (m.flags & (EP_MSG_TRUNC | EP_MSG_CTRUNC)) {
-        for (uint32_t i = 0; i < *nfds; i++)
-            sys_close(fds[i]);
-        *nfds = 0;
-        return -EMSGSIZE;
-    }
+    if (m.flags & (EP_MSG_TRUNC | EP_MSG_CTRUNC))
+        return -EMSGSIZE; /* the descriptors close when the stub dies, after its BAD_FRAME */
     return n;
 }
 
@@ -135,23 +119,26 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         if (n == 0)
             die(); /* S3: the stream ended without an exec (or the caller died) */
         if (n < 0) {
-            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n, -1);
+            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n);
             die();
         }
         struct ep_wire_cursor cur;
         uint32_t bad;
         int err = ep_wire_check_frame(st.recv_buf, (uint32_t)n, nfds, &cur, &bad);
         if (err) {
-            for (uint32_t i = 0; i < nfds; i++)
-                sys_close(fds[i]);
-            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err, -1);
+            /* The frame's descriptors close in the stub's death, after the verdict is queued: one
+             * may be the exec pipe, whose EOF must not come first. */
+            send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err);
             die();
         }
         int sync = (((const struct ep_wire_frame_hdr *)st.recv_buf)->flags & EP_FRAME_SYNC) != 0;
         struct ep_frame_fds ff;
         err = ep_stub_take_fds(&st, &ff, &cur, fds, nfds);
         if (err) {
-            send_verdict(st.chan, EP_VERDICT_FAIL, ff.failed_index, err, -1);
+            /* FAIL first, then close: one of these may be the exec pipe, whose EOF the caller
+             * takes as the end of the exec; the verdict must be queued by then. */
+            send_verdict(st.chan, EP_VERDICT_FAIL, ff.failed_index, err);
+            ep_stub_drop_fds(&ff);
             if (!sync)
                 die();
             continue;
@@ -161,13 +148,13 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         while (ep_wire_next(&cur, &op)) {
             if (op.op == EP_OP_EXEC) {
                 /* S2: everything before it is applied; the verdict is EXEC_BEGIN, then EOF. */
-                err = ep_stub_exec(&st, &op, send_verdict);
+                err = ep_stub_exec(&st, &ff, &op, send_verdict);
             } else {
                 err = ep_stub_apply(&st, &ff, &op);
             }
             if (err) {
-                ep_stub_drop_fds(&ff);
-                send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err, -1);
+                send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err);
+                ep_stub_drop_fds(&ff); /* after the FAIL: the exec pipe may be among them */
                 if (st.exec_pipe >= 0) { /* after the FAIL: its EOF must not look like an exec */
                     sys_close(st.exec_pipe);
                     st.exec_pipe = -1;
@@ -177,7 +164,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
                 break;
             }
             if (sync)
-                send_verdict(st.chan, EP_VERDICT_OK, op.index, 0, -1);
+                send_verdict(st.chan, EP_VERDICT_OK, op.index, 0);
         }
     }
 }

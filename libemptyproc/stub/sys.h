@@ -138,7 +138,6 @@ static inline long sys_recvmsg(int fd, struct ep_msghdr *m, int flags) {
 static inline long sys_sendmsg(int fd, const struct ep_msghdr *m, int flags) {
     return EP_SC3(__NR_sendmsg, fd, m, flags);
 }
-static inline long sys_pipe2(int fds[2], int flags) { return EP_SC2(__NR_pipe2, fds, flags); }
 static inline long sys_chdir(const char *path) {
     return EP_SC1(__NR_chdir, path);
 }

@@ -57,9 +57,9 @@ class SocketpairChannel final : public Channel {
         return 0;
     }
 
-    int recv(ep_wire_verdict &v, int pidfd, UniqueFd &fd) override {
+    int recv(ep_wire_verdict &v, int pidfd) override {
         for (;;) {
-            int r = recv_now(v, &fd);
+            int r = recv_now(v);
             if (r != -EAGAIN)
                 return r;
             if (int err = wait_for(POLLIN, pidfd))
@@ -67,23 +67,8 @@ class SocketpairChannel final : public Channel {
         }
     }
 
-    int wait_verdict_or(int watch, int pidfd) override {
-        for (;;) {
-            pollfd p[3] = {{mine_.get(), POLLIN, 0}, {watch, POLLIN, 0}, {pidfd, POLLIN, 0}};
-            int r = poll(p, 3, -1);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0)
-                return -errno;
-            if (p[0].revents)
-                return 1;
-            return 0;
-        }
-    }
-
     int try_recv(ep_wire_verdict &v) override {
-        UniqueFd ignored;
-        int r = recv_now(v, &ignored);
+        int r = recv_now(v);
         return r == -EAGAIN ? 0 : r;
     }
 
@@ -94,31 +79,18 @@ class SocketpairChannel final : public Channel {
 
   private:
     // One verdict if queued: 1, 0 at EOF, -EAGAIN if none yet, or -errno.
-    int recv_now(ep_wire_verdict &v, UniqueFd *fd) {
-        alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))];
-        iovec iov{&v, sizeof v};
-        msghdr m{};
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        m.msg_control = control;
-        m.msg_controllen = sizeof control;
+    int recv_now(ep_wire_verdict &v) {
         ssize_t n;
         do
-            n = recvmsg(mine_.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+            n = ::recv(mine_.get(), &v, sizeof v, MSG_DONTWAIT | MSG_TRUNC);
         while (n < 0 && errno == EINTR);
         if (n < 0)
             return -errno;
-        for (cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                int got;
-                std::memcpy(&got, CMSG_DATA(c), sizeof got);
-                fd->reset(got);
-            }
         if (n == 0)
             return 0;
         // The stub has spoken, so it has its own descriptor table: drop our copy of its end.
         stubs_.reset();
-        if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || ep_wire_check_verdict(&v, static_cast<uint32_t>(n)) != 0)
+        if (ep_wire_check_verdict(&v, static_cast<uint32_t>(n)) != 0)
             return -EPROTO;
         return 1;
     }

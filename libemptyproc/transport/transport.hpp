@@ -24,14 +24,9 @@ class Channel {
     // (-ECHILD: the stub died while the frame could not be sent).
     virtual int send(FrameBuilder &frame, uint16_t flags, int pidfd) = 0;
 
-    // Wait for the next verdict. Returns 1 with *v filled, 0 at EOF (the stub's end closed: it
-    // exec'd or died), -ECHILD if the stub died without closing the stream, or -errno. A
-    // descriptor that came with the verdict (EXEC_BEGIN's exec pipe) is stored in *fd.
-    virtual int recv(ep_wire_verdict &v, int pidfd, UniqueFd &fd) = 0;
-
-    // Wait until a verdict (or EOF) can be read, or `watch` is readable or hung up, or the stub
-    // exited. Returns 1 for a verdict, 0 for watch or the pidfd, or -errno.
-    virtual int wait_verdict_or(int watch, int pidfd) = 0;
+    // Wait for the next verdict. Returns 1 with *v filled, 0 at EOF (every copy of the stub's end
+    // closed), -ECHILD if the stub died without closing the stream, or -errno.
+    virtual int recv(ep_wire_verdict &v, int pidfd) = 0;
 
     // A verdict if one is queued now: 1 with *v filled, 0 if none (or EOF), or -errno.
     virtual int try_recv(ep_wire_verdict &v) = 0;

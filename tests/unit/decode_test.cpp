@@ -176,7 +176,7 @@ std::vector<Record> every_op() {
         rec(EP_OP_ARGV, 0, 0, 0, str("")),
         rec(EP_OP_ENV, 0, 0, 0, str("A=b")),
         rec(EP_OP_EXEC_TARGET, 0, 0, EP_EXEC_FD, str(""), kSendFd),
-        rec(EP_OP_EXEC, 0, 0, 0, str("default-argv0")),
+        rec(EP_OP_EXEC, 0, 0, 0, str("default-argv0"), kSendFd),
     };
 }
 
@@ -185,7 +185,7 @@ std::vector<Record> every_op() {
 TEST(DecodeRoundTrip, EveryOpComesBackFieldForField) {
     auto recs = every_op();
     Built b = build(recs);
-    ASSERT_EQ(b.nfds, 4u);
+    ASSERT_EQ(b.nfds, 5u);
     Decoded d = decode(b);
     ASSERT_EQ(d.err, 0) << strerror(-d.err);
     ASSERT_EQ(d.ops.size(), recs.size());
@@ -226,7 +226,7 @@ TEST(DecodeRoundTrip, PayloadPointsIntoTheBufferAfterItsRecord) {
 }
 
 TEST(DecodeRoundTrip, ExecWithEmptyArgv0IsAccepted) {
-    Decoded d = decode(build({rec(EP_OP_ARGV, 0, 0, 0, str("x")), rec(EP_OP_EXEC, 0, 0, 0, str(""))}));
+    Decoded d = decode(build({rec(EP_OP_ARGV, 0, 0, 0, str("x")), rec(EP_OP_EXEC, 0, 0, 0, str(""), kSendFd)}));
     ASSERT_EQ(d.err, 0);
     ASSERT_EQ(d.ops.size(), 2u);
     EXPECT_EQ(d.ops[1].op, uint32_t(EP_OP_EXEC));
@@ -513,6 +513,10 @@ TEST(DecodeReject, EmptyOpenPath) {
 
 TEST(DecodeReject, ExecWithoutItsArgv0String) {
     expect_reject(build({rec(EP_OP_EXEC)}), -EINVAL, kFirstIndex);
+}
+
+TEST(DecodeReject, ExecWithoutItsExecPipe) {
+    expect_reject(build({rec(EP_OP_EXEC, 0, 0, 0, str("a"))}), -EINVAL, kFirstIndex);
 }
 
 TEST(DecodeReject, EmptyChrootPath) {
@@ -825,7 +829,7 @@ std::vector<Built> seed_frames() {
     seeds.push_back(build(every_op()));
     seeds.push_back(
         build({rec(EP_OP_FD_DUP, 0, 0, 0, {}, kSendFd), rec(EP_OP_FD_DUP, 1, 0, 0, {}, kSendFd),
-               rec(EP_OP_EXEC_TARGET, 0, 0, EP_EXEC_PATH, str("/bin/sh")), rec(EP_OP_EXEC, 0, 0, 0, str(""))},
+               rec(EP_OP_EXEC_TARGET, 0, 0, EP_EXEC_PATH, str("/bin/sh")), rec(EP_OP_EXEC, 0, 0, 0, str(""), kSendFd)},
               EP_FRAME_SYNC));
     seeds.push_back(build(
         {rec(EP_OP_SETGROUPS, 5, 0, 0, gid_payload({1, 2, 3, 4, 5})), rec(EP_OP_SETGID, 5), rec(EP_OP_SETUID, 5)}));
