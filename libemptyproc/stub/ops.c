@@ -409,8 +409,7 @@ static long exec_search(const char *name, const char *path, char *const *argv, c
     return got_eacces ? -EACCES : err;
 }
 
-int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op,
-                 ep_verdict_fn send_verdict) {
+int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op, ep_verdict_fn send_verdict) {
     static const char default_path[] = "/bin:/usr/bin";
     static const char empty[] = "";
     /* The caller learns that the exec happened from the exec pipe, whose write end came with this

@@ -51,7 +51,6 @@ int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_w
 
 /* S2: exec the target (op is the EXEC record). Returns only on failure, with -errno, signals
  * blocked again and st->exec_pipe still open: close it once the failure is reported. */
-int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op,
-                 ep_verdict_fn send_verdict);
+int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op, ep_verdict_fn send_verdict);
 
 #endif /* EMPTYPROC_STUB_OPS_H */

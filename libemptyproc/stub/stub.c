@@ -154,7 +154,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
             }
             if (err) {
                 send_verdict(st.chan, EP_VERDICT_FAIL, op.index, err);
-                ep_stub_drop_fds(&ff); /* after the FAIL: the exec pipe may be among them */
+                ep_stub_drop_fds(&ff);   /* after the FAIL: the exec pipe may be among them */
                 if (st.exec_pipe >= 0) { /* after the FAIL: its EOF must not look like an exec */
                     sys_close(st.exec_pipe);
                     st.exec_pipe = -1;
