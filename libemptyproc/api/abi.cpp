@@ -32,7 +32,9 @@ class Registry {
         if (stale)
             stale->abandon();
     }
-    std::shared_ptr<Handle> find(int pidfd) {
+    // verify: check that the number still names our pidfd. Needed wherever the pidfd itself is
+    // used (poll, waitid, kill); a batched SET only queues bytes, and skips the fstat.
+    std::shared_ptr<Handle> find(int pidfd, bool verify = true) {
         std::shared_ptr<Handle> h;
         {
             std::lock_guard lock(mu_);
@@ -41,6 +43,8 @@ class Registry {
                 return nullptr;
             h = it->second;
         }
+        if (!verify)
+            return h;
         struct stat st;
         if (fstat(pidfd, &st) == 0 && st.st_ino == h->ino())
             return h;
@@ -129,7 +133,9 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
 }
 
 extern "C" int ep_config(int pidfd, unsigned int cmd, const char *key, const void *value, int aux) {
-    auto h = registry().find(pidfd);
+    auto h = registry().find(pidfd, false);
+    if (h && h->uses_pidfd(cmd))
+        h = registry().find(pidfd);
     if (!h)
         return set_errno<int>(-EBADF);
     int err = h->config(cmd, key, value, aux);

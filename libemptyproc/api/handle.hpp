@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../keys/keys.hpp"
+#include "emptyproc/emptyproc.h"
 #include "../proto/encode.hpp"
 #include "../strategy/strategy.hpp"
 #include "../transport/transport.hpp"
@@ -46,6 +47,9 @@ class Handle {
     Log &log() { return log_; }
 
     int init(std::string &msg); // after construction: remembers the pidfd's identity
+    // Whether ep_config(cmd) may touch the pidfd: an exec, anything in sync mode, or a batched op
+    // that may have to send a full frame (waiting on the pidfd if the stub is slow to drain).
+    bool uses_pidfd(unsigned cmd) const { return cmd == EP_CONFIG_CMD_EXEC || sync_ || pending_.nearly_full(); }
     int config(unsigned cmd, const char *key, const void *value, int aux);
     int release_pidfd(); // ep_close(): end the stream, kill if needed, return the pidfd to close
     // The caller closed the pidfd behind our back: its number may now be another file, so use the

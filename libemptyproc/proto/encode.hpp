@@ -33,6 +33,11 @@ class FrameBuilder {
     void add(uint32_t index, const Record &r, UniqueFd fd);
 
     bool empty() const { return nrec_ == 0; }
+    // Whether the next record may not fit (then adding it sends this frame first).
+    bool nearly_full() const {
+        return nrec_ + 1u >= EP_WIRE_RECS_MAX || fds_.size() + 1 >= EP_WIRE_FDS_MAX ||
+               buf_.size() + sizeof(ep_wire_rec) + EP_WIRE_STR_MAX + 8 > EP_WIRE_FRAME_MAX;
+    }
     // The finished frame's bytes; the header is filled in now.
     const std::vector<unsigned char> &finish(uint16_t flags);
     const std::vector<UniqueFd> &fds() const { return fds_; }
