@@ -110,16 +110,12 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
     }
     if (h.flags & ~EP_OPEN_SYNC)
         return open_failed(-EINVAL, "open", "unknown flags in ep_open_how.flags");
-    if (h.transport == EP_TRANSPORT_IO_URING)
-        return open_failed(-EOPNOTSUPP, "transport", "io_uring is not available in this build");
-    if (h.transport != EP_TRANSPORT_SOCKETPAIR)
-        return open_failed(-EINVAL, "transport", "unknown transport " + std::to_string(h.transport));
     if (!strategy_known(h.strategy))
         return open_failed(-EINVAL, "strategy", "unknown strategy " + std::to_string(h.strategy));
 
     std::string msg;
     std::unique_ptr<Channel> chan;
-    if (int err = make_socketpair_channel(chan, msg))
+    if (int err = make_channel(h.transport, chan, msg))
         return open_failed(err, "transport", msg);
     StubProcess stub;
     if (int err = start_stub(h.strategy, chan->stub_end(), stub, msg))

@@ -38,4 +38,8 @@ class Channel {
 // AF_UNIX SOCK_SEQPACKET pair; descriptors by SCM_RIGHTS.
 int make_socketpair_channel(std::unique_ptr<Channel> &out, std::string &msg);
 
+// The channel of transport `id` (EP_TRANSPORT_*): 0, -EINVAL for an unknown id, -EOPNOTSUPP for
+// one this build does not have, or another -errno; msg says why.
+int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg);
+
 } // namespace ep::detail
