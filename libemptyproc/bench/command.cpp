@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 
 #include "harness.hpp"
+#include "locate.hpp"
 #include "report.hpp"
 
 namespace ep::cli {
@@ -115,14 +115,7 @@ std::vector<Method> select_methods(const std::string &list, std::vector<Method> 
 }
 
 std::string find_static_target(const std::string &given) {
-    if (!given.empty())
-        return given;
-    std::error_code ec;
-    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
-    for (const std::filesystem::path &p : {self / kTargetName, self / ".." / "libexec" / "emptyproc" / kTargetName})
-        if (access(p.c_str(), X_OK) == 0)
-            return p.lexically_normal().string();
-    return "";
+    return given.empty() ? find_bench_program(kTargetName) : given;
 }
 
 std::vector<Target> select_targets(const BenchOptions &o) {
@@ -207,7 +200,7 @@ Runner setup_bench(CLI::App &sub) {
     sub.add_option("--ops", o->ops, "extra configuration ops per spawn (default 0,8,32)")->type_name("LIST");
     sub.add_option("--methods", o->methods,
                    "methods to compare (default all): fork, vfork, posix_spawn, clone_pidfd, "
-                   "emptyproc, exec_floor")
+                   "safeexec, emptyproc, exec_floor")
         ->type_name("LIST");
     sub.add_option("--targets", o->targets, "static (the project's tiny target), dynamic (default both)")
         ->type_name("LIST");

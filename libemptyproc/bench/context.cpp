@@ -128,6 +128,13 @@ int pipe_above_3(int fds[2], int flags) {
     return -err;
 }
 
+int reap_pid(pid_t pid, int &wait_status) {
+    while (waitpid(pid, &wait_status, 0) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
+}
+
 int wait_pidfd(int pidfd, int &wait_status) {
     siginfo_t si{};
     while (waitid(P_PIDFD, static_cast<id_t>(pidfd), &si, WEXITED) < 0)

@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,13 +33,6 @@ constexpr int kTargetResultFd = 3;
                 reinterpret_cast<long>(ctx.envp));
     for (;;)
         raw_syscall(__NR_exit_group, 127);
-}
-
-int reap_pid(pid_t pid, int &wait_status) {
-    while (waitpid(pid, &wait_status, 0) < 0)
-        if (errno != EINTR)
-            return -errno;
-    return 0;
 }
 
 int spawn_fork(const Method &, SpawnContext &ctx, Sample &s) {
@@ -132,6 +124,8 @@ std::string Method::label() const {
 
 std::vector<Method> all_methods(std::vector<std::string> &skipped) {
     std::vector<Method> methods = classic_methods();
+    for (Method &m : safeexec_methods(skipped))
+        methods.push_back(std::move(m));
     for (Method &m : emptyproc_methods(skipped))
         methods.push_back(std::move(m));
     methods.push_back(exec_floor_method());

@@ -2,10 +2,12 @@
 // methods.hpp - the process-creation methods the benchmark compares, behind one interface.
 //
 // A Method spawns the target once and reaps it. Each method is one small function (methods.cpp,
-// methods_emptyproc.cpp, methods_floor.cpp); the harness times them, interleaved, and knows nothing
-// of how any of them works.
+// methods_safeexec.cpp, methods_emptyproc.cpp, methods_floor.cpp); the harness times them,
+// interleaved, and knows nothing of how any of them works.
 #ifndef EMPTYPROC_BENCH_METHODS_HPP
 #define EMPTYPROC_BENCH_METHODS_HPP
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -80,8 +82,10 @@ struct Method {
 // combinations are probed with ep_open() and listed in `skipped` with the reason.
 std::vector<Method> all_methods(std::vector<std::string> &skipped);
 
-// The individual families (methods.cpp, methods_emptyproc.cpp, methods_floor.cpp).
+// The individual families (methods.cpp, methods_safeexec.cpp, methods_emptyproc.cpp, methods_floor.cpp).
 std::vector<Method> classic_methods();
+// Empty, with the reason in `skipped`, if the helper is not found or memfds cannot be executed here.
+std::vector<Method> safeexec_methods(std::vector<std::string> &skipped);
 std::vector<Method> emptyproc_methods(std::vector<std::string> &skipped);
 Method exec_floor_method();
 
@@ -91,6 +95,8 @@ int64_t now_ns();
 int finish_sample(SpawnContext &ctx, int64_t t0, int wait_status, Sample &s);
 // pipe2(O_CLOEXEC | flags) with both ends moved to >= 10, clear of the target's fd 3. 0 or -errno.
 int pipe_above_3(int fds[2], int flags = 0);
+// waitpid(pid), retried on EINTR. 0 or -errno.
+int reap_pid(pid_t pid, int &wait_status);
 // waitid(P_PIDFD, WEXITED), with the result as a waitpid() status. 0 or -errno.
 int wait_pidfd(int pidfd, int &wait_status);
 
