@@ -5,10 +5,14 @@
 set -euo pipefail
 
 EP_PACKAGES=(cmake make g++ pkg-config binutils liburing-dev libgtest-dev libcli11-dev)
+# Only the fuzz step of .ci/test needs these (libFuzzer ships with clang's runtime); .ci/main does not.
+EP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
+# ep_install_deps [PACKAGE...]: the given packages, or EP_PACKAGES, whichever are not installed yet.
 ep_install_deps() {
-    local missing=()
-    for p in "${EP_PACKAGES[@]}"; do
+    local wanted=("$@") missing=()
+    ((${#wanted[@]})) || wanted=("${EP_PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if ((${#missing[@]})); then
