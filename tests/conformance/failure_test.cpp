@@ -142,16 +142,6 @@ TEST_P(Failure, ReportedNamedAndNothingRuns) {
     EXPECT_TRUE(again.exit.exited(0)) << describe(again.exit);
 }
 
-std::vector<Param> params() {
-    std::vector<Param> all;
-    for (const auto &m : matrix())
-        for (const auto &c : kCases)
-            all.emplace_back(m, c);
-    return all;
-}
-
-INSTANTIATE_TEST_SUITE_P(Conformance, Failure, ::testing::ValuesIn(params()), [](const auto &info) {
-    return std::get<0>(info.param).name() + "_" + std::get<1>(info.param).name;
-});
+INSTANTIATE_TEST_SUITE_P(Conformance, Failure, ::testing::ValuesIn(matrix_times(kCases)), MatrixCaseName{});
 
 } // namespace

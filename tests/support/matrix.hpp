@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "emptyproc/emptyproc.h"
@@ -58,6 +59,22 @@ inline std::vector<Matrix> matrix() {
                 all.push_back(Matrix{t, s, sync});
     return all;
 }
+
+// Every matrix entry with every case: the parameters of a TEST_P over (Matrix, Case), named
+// "<matrix>_<case.name>" by MatrixCaseName.
+template <typename Case, size_t N> std::vector<std::tuple<Matrix, Case>> matrix_times(const Case (&cases)[N]) {
+    std::vector<std::tuple<Matrix, Case>> all;
+    for (const auto &m : matrix())
+        for (const auto &c : cases)
+            all.emplace_back(m, c);
+    return all;
+}
+
+struct MatrixCaseName {
+    template <typename Info> std::string operator()(const Info &info) const {
+        return std::get<0>(info.param).name() + "_" + std::get<1>(info.param).name;
+    }
+};
 
 // For INSTANTIATE_TEST_SUITE_P(..., ::testing::ValuesIn(ep_test::matrix()), ep_test::MatrixName{}).
 struct MatrixName {
