@@ -97,22 +97,28 @@ void Handle::abandon() {
 }
 
 int Handle::config(unsigned cmd, const char *key, const void *value, int aux) {
-    if (cmd == EP_CONFIG_CMD_EXEC) {
-        if (key || value || aux)
-            return fail(EINVAL, "exec", "CMD_EXEC takes no key, no value and aux 0");
-        return exec();
-    }
+    bool is_exec = cmd == EP_CONFIG_CMD_EXEC;
+    std::string name = is_exec ? "exec" : key_for_log(key);
+    if (is_exec && (key || value || aux))
+        return fail(EINVAL, name, "CMD_EXEC takes no key, no value and aux 0");
+    if (int err = check_configurable(name))
+        return err;
+    return is_exec ? exec() : set(cmd, key, value, aux, name);
+}
+
+// Whether ops may still be added; if not, the reason, logged against `name`.
+int Handle::check_configurable(const std::string &name) {
     switch (state_) {
     case State::Configuring:
-        return set(cmd, key, value, aux);
+        return 0;
     case State::Execd:
-        return fail(EALREADY, key_for_log(key), "the program was already exec'd");
+        return fail(EALREADY, name, "the program was already exec'd");
     case State::Failed:
-        return fail(failed_err_, key_for_log(key), "the stream already failed (" + errno_text(failed_err_) + ")");
+        return fail(failed_err_, name, "the stream already failed (" + errno_text(failed_err_) + ")");
     case State::Dead:
         break;
     }
-    return fail(ECHILD, key_for_log(key), "the stub is dead");
+    return fail(ECHILD, name, "the stub is dead");
 }
 
 int Handle::check_order(KeyId id, const Record &, std::string &msg) const {
@@ -184,11 +190,10 @@ void Handle::note_order(KeyId id) {
     }
 }
 
-int Handle::set(unsigned cmd, const char *key, const void *value, int aux) {
+int Handle::set(unsigned cmd, const char *key, const void *value, int aux, const std::string &name) {
     Record r;
     KeyId id{};
     std::string msg;
-    std::string name = key_for_log(key);
     if (int err = parse_config(cmd, key, value, aux, r, id, msg))
         return fail(-err, name, msg);
     if (int err = check_order(id, r, msg))
@@ -320,12 +325,6 @@ int Handle::await_exec(const UniqueFd &exec_pipe) {
 }
 
 int Handle::exec() {
-    if (state_ == State::Execd)
-        return fail(EALREADY, "exec", "the program was already exec'd");
-    if (state_ == State::Failed)
-        return fail(failed_err_, "exec", "the stream already failed (" + errno_text(failed_err_) + ")");
-    if (state_ == State::Dead)
-        return fail(ECHILD, "exec", "the stub is dead");
     if (!order_.exec_target)
         return fail(EINVAL, "exec", "no program to exec: set the \"exec\" key first");
 

@@ -57,7 +57,8 @@ class Handle {
     void abandon();
 
   private:
-    int set(unsigned cmd, const char *key, const void *value, int aux);
+    int set(unsigned cmd, const char *key, const void *value, int aux, const std::string &name);
+    int check_configurable(const std::string &name);
     int exec();
     int check_order(KeyId id, const Record &r, std::string &msg) const;
     void note_order(KeyId id);

@@ -78,7 +78,6 @@ static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, l
 #define EP_SIG_SETMASK 2
 #define EP_SIG_DFL 0
 #define EP_SIG_IGN 1
-#define EP_PR_SET_NAME 15
 #define EP_CLOSE_RANGE_UNSHARE 2
 #define EP_RLIM_INFINITY (~0UL)
 
@@ -179,9 +178,6 @@ static inline long sys_getpid(void) {
 }
 static inline long sys_kill(long pid, int sig) {
     return EP_SC2(__NR_kill, pid, sig);
-}
-static inline long sys_prctl(int option, unsigned long arg2) {
-    return EP_SC5(__NR_prctl, option, arg2, 0, 0, 0);
 }
 static inline long sys_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
     return EP_SC5(__NR_execveat, dirfd, path, argv, envp, flags);
