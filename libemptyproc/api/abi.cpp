@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -117,8 +118,11 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
     std::unique_ptr<Channel> chan;
     if (int err = make_channel(h.transport, chan, msg))
         return open_failed(err, "transport", msg);
+    StubLaunch launch;
+    launch.transport = h.transport;
+    launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
     StubProcess stub;
-    if (int err = start_stub(h.strategy, chan->stub_end(), stub, msg))
+    if (int err = start_stub(h.strategy, launch, stub, msg))
         return open_failed(err, "strategy", msg);
     auto handle = std::make_shared<Handle>(std::move(stub), std::move(chan), (h.flags & EP_OPEN_SYNC) != 0);
     if (int err = handle->init(msg))

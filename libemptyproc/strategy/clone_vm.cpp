@@ -112,14 +112,19 @@ struct AllSignalsBlocked {
 
 } // namespace
 
-int start_clone_vm(int chan, StubProcess &out, std::string &msg) {
+int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg) {
     void *base = nullptr;
     if (int err = map_region(base, msg))
         return err;
     auto region = std::make_unique<Region>(base);
 
     ep_stub_args args{};
-    args.chan = chan;
+    static_assert(sizeof launch.keep / sizeof launch.keep[0] == EP_STUB_KEEP_MAX);
+    args.transport = launch.transport;
+    args.flags = launch.flags;
+    args.nkeep = launch.nkeep;
+    for (uint32_t i = 0; i < EP_STUB_KEEP_MAX; i++)
+        args.keep[i] = launch.keep[i];
     args.recv_size = static_cast<uint32_t>(kRecv);
     args.recv_buf = region->recv();
     args.arena = region->arena();

@@ -7,13 +7,13 @@
 
 namespace ep::detail {
 
-int start_clone_vm(int chan, StubProcess &out, std::string &msg);
+int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg);
 
 namespace {
 struct StrategyRow {
     uint32_t id;
     const char *name;
-    int (*start)(int chan, StubProcess &out, std::string &msg);
+    int (*start)(const StubLaunch &launch, StubProcess &out, std::string &msg);
 };
 constexpr StrategyRow kStrategies[] = {
     {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm},
@@ -27,10 +27,10 @@ bool strategy_known(uint32_t strategy) {
     return false;
 }
 
-int start_stub(uint32_t strategy, int chan, StubProcess &out, std::string &msg) {
+int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {
     for (const auto &s : kStrategies)
         if (s.id == strategy)
-            return s.start(chan, out, msg);
+            return s.start(launch, out, msg);
     msg = "unknown strategy " + std::to_string(strategy);
     return -EINVAL;
 }

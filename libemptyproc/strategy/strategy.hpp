@@ -25,10 +25,19 @@ struct StubProcess {
     std::unique_ptr<StubMemory> memory;
 };
 
-// Start a paused stub whose end of the stream is the descriptor `chan` of the caller's table. The
-// stub owns a private copy of chan; the caller closes its own copy once the stub has spoken (the
-// stub unshares the descriptor table first). Returns 0 or -errno with msg.
-int start_stub(uint32_t strategy, int chan, StubProcess &out, std::string &msg);
+// What a new stub is given: its transport, the caller's descriptors it keeps (its end of the
+// stream first) and what S0 leaves alone (EP_STUB_KEEP_*, stub/stub.h).
+struct StubLaunch {
+    uint32_t transport = 0;
+    uint32_t flags = 0;
+    uint32_t nkeep = 0;
+    int keep[4] = {-1, -1, -1, -1}; // EP_STUB_KEEP_MAX
+};
+
+// Start a paused stub. The stub owns private copies of launch.keep[]; the caller closes its own
+// copies once the stub has spoken (the stub unshares the descriptor table first). Returns 0 or
+// -errno with msg.
+int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg);
 
 // Whether `strategy` names a strategy this build has.
 bool strategy_known(uint32_t strategy);

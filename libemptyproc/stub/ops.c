@@ -8,7 +8,11 @@
 #include "sys.h"
 
 void ep_stub_init(struct ep_stub *st, const struct ep_stub_args *args) {
-    st->chan = args->chan;
+    st->chan = args->keep[0];
+    st->nextra = 0;
+    for (uint32_t i = 1; i < args->nkeep && i < EP_STUB_KEEP_MAX; i++)
+        st->extra[st->nextra++] = args->keep[i];
+    st->transport = args->transport;
     st->exec_fd = -1;
     st->exec_kind = 0;
     st->exec_pipe = -1;
@@ -100,8 +104,13 @@ static int take(struct ep_frame_fds *ff, int32_t index) {
 /* The stub's own descriptors (channel, exec target) are CLOEXEC and invisible to the target; if a
  * record wants their number, they move to the lowest free one. */
 static int make_room(struct ep_stub *st, int64_t n) {
-    int *owned[2] = {&st->chan, &st->exec_fd};
-    for (int i = 0; i < 2; i++) {
+    int *owned[EP_STUB_KEEP_MAX + 1];
+    uint32_t nowned = 0;
+    owned[nowned++] = &st->chan;
+    owned[nowned++] = &st->exec_fd;
+    for (uint32_t i = 0; i < st->nextra; i++)
+        owned[nowned++] = &st->extra[i];
+    for (uint32_t i = 0; i < nowned; i++) {
         if (*owned[i] < 0 || *owned[i] != n)
             continue;
         long moved = sys_fcntl(*owned[i], EP_F_DUPFD_CLOEXEC, 0);
@@ -114,6 +123,9 @@ static int make_room(struct ep_stub *st, int64_t n) {
 }
 
 static int is_owned(const struct ep_stub *st, int64_t n) {
+    for (uint32_t i = 0; i < st->nextra; i++)
+        if (n == st->extra[i])
+            return 1;
     return n == st->chan || n == st->exec_fd;
 }
 
@@ -156,9 +168,11 @@ static int op_close(struct ep_stub *st, const struct ep_wire_op *op) {
 
 /* close_range() over [lo, ~0], stepping around the descriptors the stub still needs. */
 static int op_closefrom(struct ep_stub *st, const struct ep_frame_fds *ff, const struct ep_wire_op *op) {
-    int keep[EP_WIRE_FDS_MAX + 2];
+    int keep[EP_WIRE_FDS_MAX + EP_STUB_KEEP_MAX + 1];
     uint32_t nkeep = 0;
     keep[nkeep++] = st->chan;
+    for (uint32_t i = 0; i < st->nextra; i++)
+        keep[nkeep++] = st->extra[i];
     if (st->exec_fd >= 0)
         keep[nkeep++] = st->exec_fd;
     for (uint32_t k = 0; k < ff->n; k++)

@@ -12,7 +12,10 @@
 
 /* Everything the stub remembers between records. Lives on the stub's stack. */
 struct ep_stub {
-    int chan;             /* the channel (CLOEXEC); moved away if a record targets its number */
+    int chan;                        /* the channel (CLOEXEC); moved away if a record targets its number */
+    int extra[EP_STUB_KEEP_MAX - 1]; /* the transport's other descriptors (CLOEXEC), moved alike */
+    uint32_t nextra;
+    uint32_t transport;   /* EP_TRANSPORT_* */
     int exec_fd;          /* exec target's descriptor or dirfd (CLOEXEC), -1 if none */
     int exec_kind;        /* EP_EXEC_*, 0 while no target is set */
     int exec_pipe;        /* S2 only: the exec pipe's write end, whose EOF tells the caller "exec'd" */

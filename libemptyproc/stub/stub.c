@@ -12,7 +12,8 @@
  *          the caller (heap, globals, the caller's stack), or return from ep_stub_main().
  *
  * Life of the stub (the names match docs/protocol.md):
- *   S0 prologue   keep only the channel (unsharing the fd table), set every signal disposition to
+ *   S0 prologue   keep only the transport's descriptors (unsharing the fd table; EP_STUB_KEEP_*
+ *                 flags leave the caller's fds or ignored signals be), set every disposition to
  *                 default. All signals stay blocked until the exec. (The stub is named "ep-stub"
  *                 from birth: the caller wears that name for the instant of the clone.)
  *   S1 stream     receive a frame, check it whole, apply its records in order. Batched frames
@@ -50,15 +51,40 @@ static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
     /* A caller that is gone cannot be told; the next recvmsg sees EOF and the stub dies. */
 }
 
+/* S0, descriptors. The fd table is shared with the caller (CLONE_FILES) or a copy of it. */
+static void prologue_fds(const struct ep_stub_args *args) {
+    if (args->flags & EP_STUB_KEEP_CALLER_FDS) {
+        /* posix_spawn-style: a private copy of the whole table; execve drops the CLOEXEC ones. */
+        if (sys_unshare(EP_CLONE_FILES) < 0)
+            die();
+        return;
+    }
+    int keep[EP_STUB_KEEP_MAX];
+    uint32_t n = args->nkeep < EP_STUB_KEEP_MAX ? args->nkeep : EP_STUB_KEEP_MAX;
+    for (uint32_t i = 0; i < n; i++) { /* insertion sort: a handful of entries */
+        uint32_t j = i;
+        for (; j > 0 && keep[j - 1] > args->keep[i]; j--)
+            keep[j] = keep[j - 1];
+        keep[j] = args->keep[i];
+    }
+    /* Unsharing while closing everything above the highest kept descriptor copies only the entries
+     * below it; then the gaps below are closed too. None of the caller's descriptors, CLOEXEC or
+     * not, survives into the stub. */
+    if (sys_close_range((unsigned)keep[n - 1] + 1, ~0u, EP_CLOSE_RANGE_UNSHARE) < 0)
+        die();
+    unsigned lo = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((unsigned)keep[i] > lo && sys_close_range(lo, (unsigned)keep[i] - 1, 0) < 0)
+            die();
+        lo = (unsigned)keep[i] + 1;
+    }
+}
+
 /* S0. Called first, on the stub's own stack. */
-static void prologue(struct ep_stub *st) {
-    /* The fd table is shared with the caller (CLONE_FILES): unsharing while closing everything above
-     * the channel copies only the entries below it, then the ones below are closed too. None of the
-     * caller's descriptors, CLOEXEC or not, survives into the stub. */
-    if (sys_close_range((unsigned)st->chan + 1, ~0u, EP_CLOSE_RANGE_UNSHARE) < 0)
-        die();
-    if (st->chan > 0 && sys_close_range(0, (unsigned)st->chan - 1, 0) < 0)
-        die();
+static void prologue(const struct ep_stub_args *args) {
+    prologue_fds(args);
+    if (args->flags & EP_STUB_KEEP_SIGIGN)
+        return; /* CLONE_CLEAR_SIGHAND reset the handlers; ignored signals stay ignored */
 
     /* CLONE_CLEAR_SIGHAND already reset the handlers; ignored signals are still ignored. */
     struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
@@ -109,8 +135,8 @@ static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
 __attribute__((noreturn)) void ep_stub_main(void *argp) {
     const struct ep_stub_args *args = (const struct ep_stub_args *)argp;
     struct ep_stub st;
+    prologue(args);
     ep_stub_init(&st, args);
-    prologue(&st);
 
     int fds[EP_WIRE_FDS_MAX];
     for (;;) { /* S1 */

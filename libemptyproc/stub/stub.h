@@ -17,10 +17,21 @@
 extern "C" {
 #endif
 
+/* Descriptors a stub keeps from the table it starts with: its channel first, then whatever else
+ * its transport needs (a ring, a hang-up descriptor). Everything else is closed in S0. */
+#define EP_STUB_KEEP_MAX 4
+
+/* ep_stub_args.flags: what S0 leaves alone (posix_spawn-style inheritance). */
+#define EP_STUB_KEEP_CALLER_FDS 0x1u /* keep the caller's non-CLOEXEC descriptors */
+#define EP_STUB_KEEP_SIGIGN 0x2u     /* keep the caller's ignored signals ignored */
+
 /* Trivially copyable, no pointers into the caller's heap: only into the stub's own region. */
 struct ep_stub_args {
-    int32_t chan;       /* the stub's end of the stream, a number in the (still shared) fd table */
-    uint32_t recv_size; /* bytes at recv_buf, >= EP_WIRE_FRAME_MAX */
+    uint32_t transport;             /* EP_TRANSPORT_*: how the stub reads its stream */
+    uint32_t flags;                 /* EP_STUB_KEEP_* */
+    uint32_t nkeep;                 /* entries in keep[], >= 1 */
+    int32_t keep[EP_STUB_KEEP_MAX]; /* keep[0] is the channel; numbers in the table the stub starts with */
+    uint32_t recv_size;             /* bytes at recv_buf, >= EP_WIRE_FRAME_MAX */
     unsigned char *recv_buf;
     unsigned char *arena; /* argv, env and exec target strings, then the pointer arrays */
     uint64_t arena_size;

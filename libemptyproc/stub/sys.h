@@ -79,6 +79,7 @@ static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, l
 #define EP_SIG_DFL 0
 #define EP_SIG_IGN 1
 #define EP_CLOSE_RANGE_UNSHARE 2
+#define EP_CLONE_FILES 0x400ul
 #define EP_RLIM_INFINITY (~0UL)
 
 struct ep_iovec {
@@ -118,6 +119,9 @@ struct ep_ksigaction {
 
 static inline long sys_close(int fd) {
     return EP_SC1(__NR_close, fd);
+}
+static inline long sys_unshare(unsigned long flags) {
+    return EP_SC1(__NR_unshare, flags);
 }
 static inline long sys_close_range(unsigned lo, unsigned hi, unsigned flags) {
     return EP_SC3(__NR_close_range, lo, hi, flags);

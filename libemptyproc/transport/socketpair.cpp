@@ -18,7 +18,12 @@ class SocketpairChannel final : public Channel {
   public:
     SocketpairChannel(int mine, int stubs) : mine_(mine), stubs_(stubs) {}
 
-    int stub_end() const override { return stubs_.get(); }
+    uint32_t stub_fds(int *fds, uint32_t max) const override {
+        if (max < 1)
+            return 0;
+        fds[0] = stubs_.get();
+        return 1;
+    }
 
     int send(FrameBuilder &frame, uint16_t flags, int pidfd) override {
         const auto &bytes = frame.finish(flags);

@@ -16,9 +16,9 @@ class Channel {
   public:
     virtual ~Channel() = default;
 
-    // The descriptor the stub keeps as its end of the stream (a number in the caller's table when
-    // the stub is cloned).
-    virtual int stub_end() const = 0;
+    // The descriptors the stub keeps (numbers in the caller's table), its end of the stream first.
+    // Returns how many of fds[0..max) were filled.
+    virtual uint32_t stub_fds(int *fds, uint32_t max) const = 0;
 
     // Send one frame. pidfd lets a blocked send notice a dead stub. Returns 0 or -errno
     // (-ECHILD: the stub died while the frame could not be sent).
