@@ -29,6 +29,7 @@ struct BenchOptions {
     std::string rss, fds, ops, methods, targets = "static,dynamic";
     std::string json, csv, svg;
     bool threads = false;
+    bool syscalls = false;
     std::string target_path, dynamic_path = "/bin/true";
 };
 
@@ -88,6 +89,7 @@ BenchConfig make_config(const BenchOptions &o) {
     if (!o.ops.empty())
         cfg.ops = parse_list<int>("--ops", o.ops);
     cfg.two_threads = o.threads;
+    cfg.syscalls = o.syscalls;
     return cfg;
 }
 
@@ -166,7 +168,7 @@ int run_bench_command(const BenchOptions &o) {
         return 1;
     }
     std::vector<Row> rows = run_bench(cfg, methods, targets);
-    print_table(stdout, rows, cfg.two_threads);
+    print_table(stdout, rows, cfg.two_threads, cfg.syscalls);
     std::fflush(stdout);
     int status = 0;
     std::string error;
@@ -180,8 +182,8 @@ int run_bench_command(const BenchOptions &o) {
             status = 1;
         }
     };
-    write(o.json, !o.json.empty() && write_json(o.json, rows, error));
-    write(o.csv, !o.csv.empty() && write_csv(o.csv, rows, error));
+    write(o.json, !o.json.empty() && write_json(o.json, rows, error, cfg.syscalls));
+    write(o.csv, !o.csv.empty() && write_csv(o.csv, rows, error, cfg.syscalls));
     write(o.svg, !o.svg.empty() && write_svg(o.svg, rows, machine_line(cfg), error));
     return status;
 }
@@ -208,6 +210,9 @@ Runner setup_bench(CLI::App &sub) {
     sub.add_option("--csv", o->csv, "write one line per row")->type_name("FILE");
     sub.add_option("--svg", o->svg, "write a plot: latency against caller size, log scale")->type_name("FILE");
     sub.add_flag("--threads", o->threads, "also measure throughput with 2 threads");
+    sub.add_flag("--syscalls", o->syscalls,
+                 "also count system calls per spawn, caller+child, with strace (a separate untimed pass; "
+                 "\"syscalls\" in --json and --csv)");
     sub.add_option("--target-path", o->target_path,
                    "the static target (default: emptyproc-bench-target next to "
                    "this program)")

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ballast.hpp"
+#include "syscalls.hpp"
 
 namespace ep::bench {
 namespace {
@@ -148,6 +149,21 @@ std::string point_text(const Point &p) {
     return "rss=" + std::to_string(p.rss_mb) + "MiB fds=" + std::to_string(p.fds) + " ops=" + std::to_string(p.ops);
 }
 
+// --syscalls: after the cell's timed rounds, with the caller still in the cell's shape.
+void count_cell(const BenchConfig &cfg, const std::string &strace, const Target &t, const Point &p, Row &r) {
+    if (strace.empty() || !r.error.empty())
+        return;
+    SyscallCount c;
+    std::string why;
+    if (count_syscalls(strace, r.method, t, p.ops, cfg.syscall_spawns, c, why) < 0) {
+        std::fprintf(stderr, "bench:   %s (%s target): syscalls not counted: %s\n", r.method.label().c_str(),
+                     t.kind.c_str(), why.c_str());
+        return;
+    }
+    r.syscalls_caller = c.caller;
+    r.syscalls_child = c.child;
+}
+
 } // namespace
 
 std::vector<Point> axis_points(const BenchConfig &cfg) {
@@ -170,6 +186,13 @@ std::vector<Point> axis_points(const BenchConfig &cfg) {
 std::vector<Row> run_bench(const BenchConfig &cfg, const std::vector<Method> &methods,
                            const std::vector<Target> &targets) {
     std::vector<Row> rows;
+    std::string strace;
+    if (cfg.syscalls) {
+        std::string why;
+        strace = find_strace(why);
+        if (strace.empty())
+            std::fprintf(stderr, "bench: --syscalls: %s; the column shows \"-\"\n", why.c_str());
+    }
     std::vector<Point> points = axis_points(cfg);
     size_t cell = 0, cells = points.size() * targets.size();
     for (const Point &p : points) {
@@ -185,6 +208,7 @@ std::vector<Row> run_bench(const BenchConfig &cfg, const std::vector<Method> &me
         for (const Target &t : targets) {
             int64_t start = now_ns();
             for (Row &r : measure_cell(cfg, methods, t, p)) {
+                count_cell(cfg, strace, t, p, r);
                 if (!r.error.empty())
                     std::fprintf(stderr, "bench:   %s (%s target): %s\n", r.method.label().c_str(), t.kind.c_str(),
                                  r.error.c_str());

@@ -28,6 +28,8 @@ struct BenchConfig {
     int min_samples = 20;       // ...and has at least this many samples (fork at 4 GiB: ~90 ms each)
     double throughput_s = 0.5;  // each throughput run lasts this long
     bool two_threads = false;   // --threads: also measure throughput with 2 threads
+    bool syscalls = false;      // --syscalls: count system calls per spawn (strace, a separate pass)
+    int syscall_spawns = 4;     // spawns counted per row in that pass
     std::vector<size_t> rss_mb{0, 1024, 4096};
     std::vector<int> fds{0, 10000, 100000};
     std::vector<int> ops{0, 8, 32};
@@ -44,6 +46,9 @@ struct Row {
     double spawns_per_s = NAN;      // throughput, 1 thread
     double spawns_per_s_2t = NAN;   // throughput, 2 threads (--threads)
     std::string error;              // why this row has no numbers
+    double syscalls_caller = NAN;   // --syscalls: per spawn, by the caller (syscalls.hpp)
+    double syscalls_child = NAN;    // --syscalls: per spawn, by the child up to its execve
+    double syscalls() const { return syscalls_caller + syscalls_child; }
 };
 
 // The points of a run: 0/0/0 first, then each non-zero value of each axis alone.

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // bench_test.cpp - `emptyproc bench` runs, and its JSON, CSV and SVG agree and are well-formed.
 // The numbers themselves are never judged here: a test must not depend on the machine's speed.
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -299,6 +302,81 @@ TEST(Bench, QuickRunWritesAgreeingJsonCsvAndSvg) {
     EXPECT_GE(elements["polyline"], int(methods.size()));
     for (const std::string &m : methods)
         EXPECT_CONTAINS(picture, ">" + m + "</text>");
+}
+
+bool strace_on_path() {
+    const char *path = std::getenv("PATH");
+    std::stringstream dirs(path ? path : "/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':'))
+        if (access(((dir.empty() ? "." : dir) + "/strace").c_str(), X_OK) == 0)
+            return true;
+    return false;
+}
+
+// --syscalls: a column in the table, "syscalls" (= caller + child) in the JSON and CSV, counted and
+// positive for posix_spawn and every emptyproc row. The counts themselves are not judged.
+TEST(Bench, SyscallsColumnIsPresentAndPositiveForPosixSpawnAndEmptyproc) {
+    if (!strace_on_path())
+        GTEST_SKIP() << "strace is not installed: --syscalls prints \"-\" (its own test would assert nothing)";
+    TempDir dir;
+    const std::string json = dir.path() + "/bench.json", csv = dir.path() + "/bench.csv";
+    CliSpec spec;
+    spec.args = {"bench",
+                 "--iterations",
+                 "5",
+                 "--rss",
+                 "0",
+                 "--fds",
+                 "0",
+                 "--ops",
+                 "0",
+                 "--targets",
+                 "static",
+                 "--methods",
+                 "posix_spawn,emptyproc",
+                 "--syscalls",
+                 "--json",
+                 json,
+                 "--csv",
+                 csv};
+    CliResult r = run_cli(spec);
+    ASSERT_EQ(r.exit_code(), 0) << r.err;
+    EXPECT_CONTAINS(r.out, "syscalls");
+    EXPECT_EQ(r.err.find("syscalls not counted"), std::string::npos) << r.err;
+
+    Json doc = JsonReader(read_file(json)).document();
+    ASSERT_EQ(doc.kind, Json::Array);
+    int posix_spawn = 0, emptyproc = 0;
+    for (const Json &row : doc.items) {
+        const std::string method = row.fields.at("method").text;
+        for (const char *f : {"syscalls", "syscalls_caller", "syscalls_child"}) {
+            ASSERT_TRUE(row.fields.count(f)) << method << ": missing " << f;
+            ASSERT_EQ(row.fields.at(f).kind, Json::Number) << method << " " << f;
+        }
+        double total = row.fields.at("syscalls").number;
+        EXPECT_GT(total, 0) << method;
+        EXPECT_GT(row.fields.at("syscalls_caller").number, 0) << method;
+        EXPECT_GT(row.fields.at("syscalls_child").number, 0) << method << ": at least the execve";
+        EXPECT_NEAR(total, row.fields.at("syscalls_caller").number + row.fields.at("syscalls_child").number, 0.01);
+        posix_spawn += method == "posix_spawn";
+        emptyproc += method == "emptyproc";
+    }
+    EXPECT_EQ(posix_spawn, 1);
+    EXPECT_GE(emptyproc, 1);
+
+    std::vector<std::string> lines = split(read_file(csv), '\n');
+    ASSERT_GE(lines.size(), 2u);
+    std::vector<std::string> header = split(lines[0], ',');
+    auto column = std::find(header.begin(), header.end(), "syscalls");
+    ASSERT_NE(column, header.end()) << lines[0];
+    for (size_t i = 1; i < lines.size(); i++) {
+        if (lines[i].empty())
+            continue;
+        std::vector<std::string> cells = split(lines[i], ',');
+        ASSERT_EQ(cells.size(), header.size()) << lines[i];
+        EXPECT_GT(std::stod(cells[size_t(column - header.begin())]), 0) << lines[i];
+    }
 }
 
 TEST(Bench, MalformedListsAndUnknownMethodsAreUsageErrors) {
