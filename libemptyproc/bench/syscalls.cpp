@@ -82,6 +82,17 @@ bool is_exec(const std::string &call) {
            call.rfind("execveat resumed>", 0) == 0;
 }
 
+// Whether the call is execve(path, ...) or execveat(dirfd, path, ...) with exactly this quoted path
+// (argv may hold the same string: only the path argument counts).
+bool execs_path(const std::string &call, const std::string &quoted) {
+    if (call.rfind("execve(" + quoted + ",", 0) == 0)
+        return true;
+    if (call.rfind("execveat(", 0) != 0)
+        return false;
+    size_t comma = call.find(", ");
+    return comma != std::string::npos && call.compare(comma + 2, quoted.size() + 1, quoted + ",") == 0;
+}
+
 } // namespace
 
 std::string find_strace(std::string &why) {
@@ -97,11 +108,13 @@ std::string find_strace(std::string &why) {
     return "";
 }
 
-int parse_strace_output(const std::string &text, int caller_pid, long &caller, long &child) {
+int parse_strace_output(const std::string &text, int caller_pid, const std::string &target, long &caller, long &child) {
     caller = child = 0;
     int windows = 0;
     bool inside = false;
-    std::map<int, bool> execd; // children whose execve succeeded: from then on it is the target
+    const std::string quoted = "\"" + target + "\"";
+    std::map<int, bool> execd;          // children whose exec of the target succeeded: it runs now
+    std::map<int, bool> pending_target; // an exec of the target, <unfinished ...>
     std::stringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
@@ -114,8 +127,9 @@ int parse_strace_output(const std::string &text, int caller_pid, long &caller, l
             continue; // a signal or an exit, not a call
         bool ok = line.size() >= 4 && line.compare(line.size() - 4, 4, " = 0") == 0;
         if (rest.rfind("<... ", 0) == 0) { // the second half of a call counted at its first half
-            if (inside && pid != caller_pid && is_exec(rest.substr(5)) && ok)
+            if (inside && pid != caller_pid && is_exec(rest.substr(5)) && ok && pending_target[pid])
                 execd[pid] = true;
+            pending_target[pid] = false;
             continue;
         }
         if (pid == caller_pid && rest.rfind("close(" + std::to_string(kBegin) + ")", 0) == 0) {
@@ -133,8 +147,14 @@ int parse_strace_output(const std::string &text, int caller_pid, long &caller, l
             caller++;
         } else if (!execd[pid]) {
             child++;
-            if (is_exec(rest) && ok)
-                execd[pid] = true;
+            // An exec of the target ends the child's part. Another exec (a one-shot helper exec'd from a
+            // memfd, which then execs the target) does not: the helper is still the spawn's work.
+            if (execs_path(rest, quoted)) {
+                if (ok)
+                    execd[pid] = true;
+                else if (rest.find("<unfinished ...>") != std::string::npos)
+                    pending_target[pid] = true;
+            }
         }
     }
     return windows;
@@ -223,7 +243,7 @@ int count_syscalls(const std::string &strace, const Method &m, const Target &t, 
         return -ECHILD;
     }
     long caller = 0, child = 0;
-    int windows = parse_strace_output(text, traced, caller, child);
+    int windows = parse_strace_output(text, traced, t.path, caller, child);
     if (windows != spawns) {
         error = "strace output has " + std::to_string(windows) + " of " + std::to_string(spawns) + " spawns";
         return -EPROTO;

@@ -21,14 +21,16 @@ std::string find_strace(std::string &why);
 
 // Counts `spawns` spawns of method m (after one untimed warm-up spawn) in a forked copy of this
 // process traced by `strace -f`. Only the timed part of a spawn counts (Method::prepare's set-up,
-// done before it, does not), and in the children only what comes before their successful execve:
-// the target's own system calls are the target's. 0, or -errno with `error` saying why.
+// done before it, does not), and in the children only what comes before their successful exec of
+// the target (that included): the target's own system calls are the target's. A one-shot helper
+// exec'd on the way (safeexec) is the spawn's work and counts. 0, or -errno with `error` saying why.
 int count_syscalls(const std::string &strace, const Method &m, const Target &t, int ops, int spawns, SyscallCount &out,
                    std::string &error);
 
-// The parser, on its own for the unit tests: strace -f output with the caller's pid, markers
-// `close(-7771)` / `close(-7772)` around each counted spawn. Returns the number of windows seen.
-int parse_strace_output(const std::string &text, int caller_pid, long &caller, long &child);
+// The parser: strace -f output with the caller's pid, markers `close(-7771)` / `close(-7772)` around
+// each counted spawn; a child's calls count until its exec of `target` (the path as strace quotes it)
+// succeeds. Returns the number of windows seen.
+int parse_strace_output(const std::string &text, int caller_pid, const std::string &target, long &caller, long &child);
 
 } // namespace ep::bench
 
