@@ -53,28 +53,15 @@ size_t mapping_count() {
     return n;
 }
 
-// Processes whose parent is us, from /proc/<pid>/stat ("pid (comm) state ppid ..."): the comm is
-// read up to the last ')', since a comm may hold spaces and parentheses.
+// Processes whose parent is us, as "pid (comm)".
 std::vector<std::string> our_children() {
+    auto all = all_processes();
+    if (all.empty())
+        return {"<cannot read /proc>"}; // at least this process is there
     std::vector<std::string> found;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return {"<cannot read /proc>"};
-    while (dirent *e = readdir(d)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
-        std::string s;
-        if (!std::getline(f, s))
-            continue; // gone meanwhile
-        size_t open = s.find('('), close = s.rfind(')');
-        if (open == std::string::npos || close == std::string::npos || close + 4 > s.size())
-            continue;
-        long ppid = std::atol(s.c_str() + close + 4); // ") S ppid"
-        if (ppid == getpid())
-            found.push_back(std::string(e->d_name) + " " + s.substr(open, close - open + 1));
-    }
-    closedir(d);
+    for (const auto &p : all)
+        if (p.ppid == getpid())
+            found.push_back(std::to_string(p.pid) + " (" + p.comm + ")");
     return found;
 }
 

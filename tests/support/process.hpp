@@ -87,6 +87,39 @@ inline std::string proc_comm(pid_t pid) {
 }
 
 // Wait (bounded) until the pidfd reports the process exited. True if it did within timeout_ms.
+// One process of the system.
+struct ProcEntry {
+    pid_t pid;
+    pid_t ppid;
+    std::string comm;
+    char state;
+};
+
+// Every process of the system, from /proc/<pid>/stat ("pid (comm) state ppid ..."; the comm is read
+// up to the last ')', since it may hold spaces and parentheses).
+inline std::vector<ProcEntry> all_processes() {
+    std::vector<ProcEntry> found;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return found;
+    while (dirent *e = readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
+        std::string s;
+        if (!std::getline(f, s))
+            continue; // gone meanwhile
+        size_t open = s.find('('), close = s.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close + 4 > s.size())
+            continue;
+        found.push_back(ProcEntry{static_cast<pid_t>(std::atoi(e->d_name)),
+                                  static_cast<pid_t>(std::atol(s.c_str() + close + 4)),
+                                  s.substr(open + 1, close - open - 1), s[close + 2]});
+    }
+    closedir(d);
+    return found;
+}
+
 inline bool wait_exit_ready(int pidfd, int timeout_ms = 5000) {
     pollfd p{pidfd, POLLIN, 0};
     int r;
