@@ -257,9 +257,7 @@ int Handle::await_verdicts(uint32_t until_index) {
             return verdict_failure(v);
         }
         state_ = State::Dead;
-        // ECONNRESET is a death too: a SEQPACKET peer that dies with a frame of ours unread in its
-        // queue resets the connection instead of giving EOF (found by tests/reliability/kill_test.cpp).
-        if (r == 0 || r == -ECHILD || r == -ECONNRESET)
+        if (r == 0 || r == -ECHILD)
             return fail(ECHILD, "stream", "the stub died before it could exec (killed from outside?)");
         if (r == -EPROTO)
             return fail(EPROTO, "stream", "malformed verdict from the stub");
@@ -305,8 +303,8 @@ int Handle::await_exec(const UniqueFd &exec_pipe) {
     for (;;) {
         ep_wire_verdict v;
         int r = chan_->try_recv(v);
-        if (r == 0 || r == -ECONNRESET)
-            break; // nothing more queued (or EOF; or a reset: the stub died with our frame unread)
+        if (r == 0)
+            break; // nothing more queued (or EOF)
         if (r < 0) {
             state_ = State::Dead;
             return fail(-r, "exec", "receiving from the stub: " + errno_text(-r));

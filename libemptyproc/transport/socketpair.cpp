@@ -83,16 +83,18 @@ class SocketpairChannel final : public Channel {
     }
 
   private:
-    // One verdict if queued: 1, 0 at EOF, -EAGAIN if none yet, or -errno.
+    // One verdict if queued: 1, 0 at EOF (or reset), -EAGAIN if none yet, or -errno.
     int recv_now(ep_wire_verdict &v) {
         ssize_t n;
         do
             n = ::recv(mine_.get(), &v, sizeof v, MSG_DONTWAIT | MSG_TRUNC);
         while (n < 0 && errno == EINTR);
+        // A SEQPACKET peer that closes with a frame of ours unread resets the connection instead
+        // of giving EOF; for us both mean the stub's end is gone (tests/reliability/kill_test.cpp).
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return 0;
         if (n < 0)
             return -errno;
-        if (n == 0)
-            return 0;
         // The stub has spoken, so it has its own descriptor table: drop our copy of its end.
         stubs_.reset();
         if (ep_wire_check_verdict(&v, static_cast<uint32_t>(n)) != 0)
