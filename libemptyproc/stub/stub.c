@@ -61,6 +61,8 @@ static void prologue_fds(const struct ep_stub_args *args) {
     }
     int keep[EP_STUB_KEEP_MAX];
     uint32_t n = args->nkeep < EP_STUB_KEEP_MAX ? args->nkeep : EP_STUB_KEEP_MAX;
+    if (n == 0)
+        die();                         /* no channel: nothing could ever configure this stub */
     for (uint32_t i = 0; i < n; i++) { /* insertion sort: a handful of entries */
         uint32_t j = i;
         for (; j > 0 && keep[j - 1] > args->keep[i]; j--)
@@ -86,7 +88,7 @@ static void prologue(const struct ep_stub_args *args) {
     if (args->flags & EP_STUB_KEEP_SIGIGN)
         return; /* CLONE_CLEAR_SIGHAND reset the handlers; ignored signals stay ignored */
 
-    /* CLONE_CLEAR_SIGHAND already reset the handlers; ignored signals are still ignored. */
+    /* The ignored ones too: the program starts with every disposition at its default. */
     struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
     for (int sig = 1; sig <= 64; sig++)
         if (sig != EP_SIGKILL && sig != EP_SIGSTOP)
