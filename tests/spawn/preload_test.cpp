@@ -214,6 +214,17 @@ TEST_F(Preload, CliSetsLdPreloadForTheProgram) {
     EXPECT_NE(r.out.find("libemptyproc-preload.so"), std::string::npos) << r.out;
 }
 
+// Every descendant of a preloaded program loads the shim; it must not drag libemptyproc.so and
+// libstdc++ into processes that never spawn (it dlopen()s them at the first spawn).
+TEST_F(Preload, ShimNeedsOnlyLibcUntilTheFirstSpawn) {
+    Ran r =
+        sh("readelf -d " + shell_quote(std::string(EP_BIN_DIR) + "/../lib/libemptyproc-preload.so") + " | grep NEEDED");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("[libc.so.6]"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("libemptyproc"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("libstdc++"), std::string::npos) << r.out;
+}
+
 TEST_F(Preload, CliWithoutProgramIsAUsageError) {
     EXPECT_EQ(sh(shell_quote(kCli) + " preload").status, 2);
 }
