@@ -108,7 +108,9 @@ enum ep_config_cmd {
  *
  * how may be NULL (all defaults). The stub has no file descriptors, an empty signal mask, every
  * signal at its default disposition and an empty environment; cwd, root, credentials, rlimits and
- * umask are the caller's at the time of the call (docs/semantics.md).
+ * umask are the caller's at the time of the call (docs/semantics.md). EP_OPEN_INHERIT_FDS and
+ * EP_OPEN_INHERIT_SIGIGN keep the caller's non-CLOEXEC descriptors and ignored signals instead, as
+ * posix_spawn's child has them (docs/semantics.md §9).
  *
  * RETURN VALUE
  *   A pidfd (O_CLOEXEC) referring to the stub: poll(2), pidfd_send_signal(2) and
