@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -190,6 +191,29 @@ TEST_P(PosixSpawn, IgnoredSignalsStayIgnoredCaughtOnesAreReset) {
     EXPECT_TRUE(ignored & (1ull << (SIGUSR1 - 1))) << r["sigign"];
     EXPECT_FALSE(ignored & (1ull << (SIGUSR2 - 1))) << r["sigign"];
     EXPECT_EQ(std::strtoull(r["sigcgt"].c_str(), nullptr, 16), 0u);
+}
+
+// glibc's child ignores its internal signals 32 (SIGCANCEL) and 33 (SIGSETXID), even when the
+// caller has no handler for them: the program starts with exactly those two ignored.
+// The kernel's sigaction, for signals glibc's sigaction() refuses (32 and 33).
+struct KernelSigaction {
+    unsigned long handler, flags, restorer;
+    uint64_t mask;
+};
+
+TEST_P(PosixSpawn, GlibcsInternalSignalsStartIgnored) {
+    // Whatever this process inherited for them (a glibc posix_spawn'd parent has them ignored), make
+    // them SIG_DFL here first, so that the child's state comes from the spawn alone.
+    KernelSigaction dfl{}, old32{}, old33{};
+    ASSERT_EQ(syscall(SYS_rt_sigaction, 32, &dfl, &old32, 8), 0);
+    ASSERT_EQ(syscall(SYS_rt_sigaction, 33, &dfl, &old33, 8), 0);
+    Capture cap;
+    Actions fa(cap);
+    auto r = run(cap, fa);
+    syscall(SYS_rt_sigaction, 32, &old32, nullptr, 8);
+    syscall(SYS_rt_sigaction, 33, &old33, nullptr, 8);
+    EXPECT_SPAWNED(r);
+    EXPECT_EQ(std::strtoull(r["sigign"].c_str(), nullptr, 16), (1ull << 31) | (1ull << 32)) << r["sigign"];
 }
 
 TEST_P(PosixSpawn, InheritsCwdAndUmask) {

@@ -156,6 +156,44 @@ TEST_F(Preload, PythonOsPosixSpawnAndSpawnpGoThroughTheShim) {
     EXPECT_NE(log[1].find("prog=true"), std::string::npos) << log[1];
 }
 
+// The same os.posix_spawn call, with file actions and attributes, run plain (glibc) and under the
+// shim: the probe must see the same process either way.
+TEST_F(Preload, PythonPosixSpawnWithActionsAndAttributesAgreesWithGlibc) {
+    SKIP_IF_SANITIZED();
+    if (!have("python3"))
+        GTEST_SKIP() << "python3 not installed";
+    std::string data = tmp.file("data.txt", "x");
+    std::string script =
+        "import os, signal, sys\n"
+        "r, w = os.pipe()\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGPIPE, signal.SIG_IGN)\n"
+        "pid = os.posix_spawn(sys.argv[1], ['probe', 'print'], {'K': 'v'},\n"
+        "    file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r),\n"
+        "                  (os.POSIX_SPAWN_OPEN, 7, sys.argv[2], os.O_RDONLY, 0),\n"
+        "                  (os.POSIX_SPAWN_DUP2, 7, 8), (os.POSIX_SPAWN_CLOSE, 7)],\n"
+        "    setpgroup=0, resetids=True, setsigmask=[signal.SIGUSR1, signal.SIGTERM],\n"
+        "    setsigdef=[signal.SIGPIPE])\n"
+        "os.close(w)\n"
+        "out = dict(l.split('=', 1) for l in os.read(r, 1 << 20).decode().splitlines() if '=' in l)\n"
+        "os.waitpid(pid, 0)\n"
+        "print('pgid_is_pid', out['pgid'] == out['pid'])\n"
+        "for k in ('argv.0', 'env.0', 'envc', 'uid', 'gid', 'umask', 'cwd', 'sigblk', 'sigign', 'sigcgt',\n"
+        "          'fd.8', 'sched'):\n"
+        "    print(k, out.get(k))\n"
+        "print('fds', ','.join(f for f in out['fds'].split(',') if f in ('0', '1', '2', '7', '8')))\n";
+    std::string py = tmp.file("agree.py", script);
+    std::string args = " " + shell_quote(EP_PROBE_PATH) + " " + shell_quote(data);
+    Ran plain = sh("cd " + shell_quote(tmp.path()) + " && python3 " + shell_quote(py) + args);
+    Ran shim = sh(preload("python3 " + shell_quote(py) + args));
+    ASSERT_EQ(plain.status, 0) << plain.out;
+    ASSERT_EQ(shim.status, 0) << shim.out;
+    EXPECT_EQ(shim.out, plain.out);
+    EXPECT_NE(plain.out.find("pgid_is_pid True"), std::string::npos) << plain.out;
+    EXPECT_NE(plain.out.find("fd.8 " + data), std::string::npos) << plain.out;
+    EXPECT_EQ(lines_of(log()).size(), 1u);
+}
+
 // CPython 3.11's subprocess uses posix_spawn only when close_fds=False, the executable has a
 // directory part and no option needs code between fork and exec (cwd, start_new_session, ...).
 TEST_F(Preload, PythonSubprocessUsesPosixSpawnOnlyWithCloseFdsFalse) {
