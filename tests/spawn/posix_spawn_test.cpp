@@ -704,3 +704,57 @@ TEST_P(PosixSpawn, ConcurrentSpawnsFromManyThreadsAllSucceed) {
 INSTANTIATE_TEST_SUITE_P(Spawn, PosixSpawn, ::testing::ValuesIn(kImpls), ImplName{});
 
 } // namespace
+
+namespace {
+
+// One spawn with many actions and attributes at once, run by both implementations from the same
+// caller state: everything the probe prints must be equal, except what names the process itself
+// (pid, ppid, its group and session ids) and the stdout pipe (a different pipe each run).
+TEST(PosixSpawnAgreement, EverythingTheProbeSeesIsTheSameAsWithGlibc) {
+    TempDir tmp;
+    std::string f = tmp.file("data", "x");
+    std::filesystem::create_directory(tmp / "d");
+    Fd inherited = fd_at(f, 40), closed = fd_at(f, 41), cloexec = fd_at(f, 42, O_RDONLY, true);
+    ASSERT_TRUE(inherited && closed && cloexec);
+    struct sigaction ign {
+    }, old{};
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &ign, &old);
+    sigset_t block, oldmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &block, &oldmask);
+
+    std::map<std::string, std::string> seen[2];
+    for (int i = 0; i < 2; i++) {
+        Capture cap;
+        Actions fa(cap);
+        posix_spawn_file_actions_addclose(fa.get(), 41);
+        posix_spawn_file_actions_addopen(fa.get(), 43, f.c_str(), O_RDWR | O_APPEND, 0);
+        posix_spawn_file_actions_adddup2(fa.get(), 43, 44);
+        posix_spawn_file_actions_adddup2(fa.get(), 42, 42);
+        posix_spawn_file_actions_addchdir_np(fa.get(), tmp.path().c_str());
+        posix_spawn_file_actions_addopen(fa.get(), 45, "d", O_RDONLY | O_DIRECTORY, 0);
+        posix_spawn_file_actions_addfchdir_np(fa.get(), 45);
+        posix_spawn_file_actions_addclose(fa.get(), 45);
+        Attr attr;
+        attr.add_flags(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
+        sigset_t def;
+        sigemptyset(&def);
+        sigaddset(&def, SIGHUP);
+        posix_spawnattr_setsigdefault(attr.get(), &def);
+        auto r = run_with(kImpls[i].spawn, cap, kSpawnProbe, fa, &attr, {"probe", "print", "x y"}, {"A=1", "B=2"});
+        ASSERT_EQ(r.err, 0) << kImpls[i].name << ": " << spawn_errno_name(r.err);
+        EXPECT_TRUE(r.exit.exited(0)) << describe(r.exit);
+        EXPECT_EQ(r["pgid"], r["pid"]) << kImpls[i].name;
+        seen[i] = r.kv;
+        for (const char *k : {"pid", "ppid", "pgid", "sid", "tpgid", "fd.1"})
+            seen[i].erase(k);
+    }
+    pthread_sigmask(SIG_SETMASK, &oldmask, nullptr);
+    sigaction(SIGHUP, &old, nullptr);
+    EXPECT_EQ(seen[1], seen[0]) << "glibc (left) and ep_posix_spawn (right) disagree";
+    EXPECT_GT(seen[0].size(), 30u);
+}
+
+} // namespace
