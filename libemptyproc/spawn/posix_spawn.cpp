@@ -277,9 +277,14 @@ int spawn(pid_t *pid, int *pidfd, const char *file, const posix_spawn_file_actio
     else
         pthread_sigmask(SIG_SETMASK, nullptr, &mask);
     s.sigset("sigmask", mask);
-    if (argv)
+    if (argv && argv[0]) {
         for (char *const *p = argv; *p; p++)
             s.str("argv", *p);
+    } else {
+        // An empty (or NULL) argv: glibc passes it to execve, and Linux >= 5.18 then gives the
+        // program argv = {""}. Without any argv key the builder would use the path as argv[0].
+        s.str("argv", "");
+    }
     if (envp)
         for (char *const *p = envp; *p; p++)
             s.str("env", *p);

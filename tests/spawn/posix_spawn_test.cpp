@@ -79,6 +79,16 @@ TEST_P(PosixSpawn, ArgvAndEnvpReachTheProgramExactly) {
     EXPECT_EQ(r["env.2"], "EMPTY=");
 }
 
+// execve with an empty argv: since Linux 5.18 the program gets argv = {""}.
+TEST_P(PosixSpawn, EmptyArgvGivesTheProgramOneEmptyArgument) {
+    Capture cap;
+    Actions fa(cap);
+    auto r = run(cap, fa, nullptr, {});
+    EXPECT_SPAWNED(r);
+    EXPECT_EQ(r["argc"], "1");
+    EXPECT_EQ(r["argv.0"], "");
+}
+
 TEST_P(PosixSpawn, PidIsTheChildsAndErrnoIsUntouched) {
     Capture cap;
     Actions fa(cap);
