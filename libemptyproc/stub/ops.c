@@ -233,8 +233,9 @@ static int op_dup(struct ep_stub *st, const struct ep_frame_fds *ff, const struc
     return r < 0 ? (int)r : 0;
 }
 
-/* tcsetpgrp(N, getpgrp()): every signal is blocked here, so SIGTTOU does not stop a background
- * stub (the kernel lets a blocked SIGTTOU through, as glibc's child relies on). */
+/* tcsetpgrp(N, getpgrp()). A background process calling it would get SIGTTOU, but the kernel lets
+ * the call through when SIGTTOU is blocked, and every signal is blocked in the stub (glibc's child
+ * relies on the same). */
 static int op_tcsetpgrp(const struct ep_stub *st, const struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     if (!child_visible(st, ff, op->a))
         return -EBADF;
