@@ -4,7 +4,7 @@
 # Sourced by .ci/main and .ci/test.
 set -euo pipefail
 
-EP_PACKAGES=(cmake make g++ pkg-config binutils liburing-dev libgtest-dev libcli11-dev strace)
+EP_PACKAGES=(cmake make g++ pkg-config binutils liburing-dev libgtest-dev libcli11-dev strace ninja-build python3)
 # Only the fuzz step of .ci/test needs these (libFuzzer ships with clang's runtime); .ci/main does not.
 EP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 

@@ -43,6 +43,17 @@ extern "C" {
 
 /* ep_open_how.flags */
 #define EP_OPEN_SYNC (1ULL << 0) /* each ep_config() waits for the stub's own verdict */
+/*
+ * posix_spawn-style inheritance, decided when the stub is born (docs/keys.md, "Inheritance"):
+ *   EP_OPEN_INHERIT_FDS     the stub starts with a copy of the caller's descriptor table instead of an
+ *                           empty one; the program keeps every descriptor without FD_CLOEXEC (execve
+ *                           drops the others), minus what the stream closes. The copy is taken while
+ *                           ep_open() runs or shortly after (before the stub reads its stream).
+ *   EP_OPEN_INHERIT_SIGIGN  signals the caller ignores stay ignored (caught ones still go to SIG_DFL).
+ * Only the default strategy (EP_STRATEGY_CLONE_VM) honours them; others refuse them with EINVAL.
+ */
+#define EP_OPEN_INHERIT_FDS (1ULL << 4)
+#define EP_OPEN_INHERIT_SIGIGN (1ULL << 5)
 
 /* ep_open_how.transport: how the command stream reaches the stub. */
 #define EP_TRANSPORT_SOCKETPAIR 0u /* AF_UNIX SOCK_SEQPACKET pair, fds by SCM_RIGHTS (default) */
@@ -97,7 +108,9 @@ enum ep_config_cmd {
  *
  * how may be NULL (all defaults). The stub has no file descriptors, an empty signal mask, every
  * signal at its default disposition and an empty environment; cwd, root, credentials, rlimits and
- * umask are the caller's at the time of the call (docs/semantics.md).
+ * umask are the caller's at the time of the call (docs/semantics.md). EP_OPEN_INHERIT_FDS and
+ * EP_OPEN_INHERIT_SIGIGN keep the caller's non-CLOEXEC descriptors and ignored signals instead, as
+ * posix_spawn's child has them (docs/semantics.md §9).
  *
  * RETURN VALUE
  *   A pidfd (O_CLOEXEC) referring to the stub: poll(2), pidfd_send_signal(2) and

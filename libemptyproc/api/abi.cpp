@@ -13,6 +13,7 @@
 
 #include "emptyproc/emptyproc.h"
 #include "handle.hpp"
+#include "../stub/stub.h"
 
 namespace ep::detail {
 namespace {
@@ -109,7 +110,7 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
                 return open_failed(-E2BIG, "open", "struct ep_open_how has fields this library does not know");
         std::memcpy(&h, how, std::min(size, sizeof h));
     }
-    if (h.flags & ~EP_OPEN_SYNC)
+    if (h.flags & ~(EP_OPEN_SYNC | EP_OPEN_INHERIT_FDS | EP_OPEN_INHERIT_SIGIGN))
         return open_failed(-EINVAL, "open", "unknown flags in ep_open_how.flags");
     if (!strategy_known(h.strategy))
         return open_failed(-EINVAL, "strategy", "unknown strategy " + std::to_string(h.strategy));
@@ -120,6 +121,10 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
         return open_failed(err, "transport", msg);
     StubLaunch launch;
     launch.transport = h.transport;
+    if (h.flags & EP_OPEN_INHERIT_FDS)
+        launch.flags |= EP_STUB_KEEP_CALLER_FDS;
+    if (h.flags & EP_OPEN_INHERIT_SIGIGN)
+        launch.flags |= EP_STUB_KEEP_SIGIGN;
     launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
     StubProcess stub;
     if (int err = start_stub(h.strategy, launch, stub, msg))

@@ -201,7 +201,7 @@ Runner setup_bench(CLI::App &sub) {
     sub.add_option("--fds", o->fds, "caller open fds, not CLOEXEC (default 0,10000,100000)")->type_name("LIST");
     sub.add_option("--ops", o->ops, "extra configuration ops per spawn (default 0,8,32)")->type_name("LIST");
     sub.add_option("--methods", o->methods,
-                   "methods to compare (default all): fork, vfork, posix_spawn, clone_pidfd, "
+                   "methods to compare (default all): fork, vfork, posix_spawn, ep_posix_spawn, clone_pidfd, "
                    "safeexec, emptyproc, exec_floor")
         ->type_name("LIST");
     sub.add_option("--targets", o->targets, "static (the project's tiny target), dynamic (default both)")

@@ -128,6 +128,8 @@ std::vector<Method> all_methods(std::vector<std::string> &skipped) {
         methods.push_back(std::move(m));
     for (Method &m : emptyproc_methods(skipped))
         methods.push_back(std::move(m));
+    for (Method &m : posix_spawn_layer_methods())
+        methods.push_back(std::move(m));
     methods.push_back(exec_floor_method());
     return methods;
 }

@@ -87,6 +87,8 @@ std::vector<Method> classic_methods();
 // Empty, with the reason in `skipped`, if the helper is not found or memfds cannot be executed here.
 std::vector<Method> safeexec_methods(std::vector<std::string> &skipped);
 std::vector<Method> emptyproc_methods(std::vector<std::string> &skipped);
+// ep_posix_spawn: glibc's posix_spawn interface on the builder (methods_posix_spawn.cpp).
+std::vector<Method> posix_spawn_layer_methods();
 Method exec_floor_method();
 
 // Shared by the spawn functions: monotonic nanoseconds, and finishing a sample after the reap.

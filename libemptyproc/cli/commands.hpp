@@ -26,6 +26,7 @@ using Runner = std::function<int()>;
 using Setup = Runner (*)(CLI::App &sub);
 
 Runner setup_run(CLI::App &sub);
+Runner setup_preload(CLI::App &sub);
 
 } // namespace ep::cli
 

@@ -31,6 +31,8 @@ const Command kCommands[] = {
      ep::cli::setup_run},
     {"bench", "[OPTIONS]", "compare process-creation methods side by side: latency, throughput, a plot",
      ep::cli::setup_bench},
+    {"preload", "-- PROGRAM [ARGS...]",
+     "run PROGRAM with libemptyproc-preload.so: its posix_spawn calls go through the builder", ep::cli::setup_preload},
 };
 
 // CLI11 derives the usage line from the options; ours states the "--" convention instead.

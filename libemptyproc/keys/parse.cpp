@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -424,6 +425,80 @@ int parse_exec(const Call &c, Record &out, std::string &msg) {
         path_dirfd(c, out);
         return 0;
     }
+}
+
+// ---- posix_spawn keys -------------------------------------------------------------------------
+
+// "POLICY[:PRIORITY]": the priority must lie in the policy's range (sched_get_priority_min/max).
+int parse_sched(const Call &c, Record &out, std::string &msg) {
+    static constexpr struct {
+        const char *name;
+        int policy;
+    } kPolicies[] = {
+        {"other", SCHED_OTHER}, {"fifo", SCHED_FIFO}, {"rr", SCHED_RR}, {"batch", SCHED_BATCH}, {"idle", SCHED_IDLE}};
+    out.op = EP_OP_SCHED;
+    std::string_view v = c.str;
+    size_t colon = v.find(':');
+    std::string_view name = v.substr(0, colon);
+    int policy = -1;
+    for (const auto &p : kPolicies)
+        if (name == p.name)
+            policy = p.policy;
+    if (policy < 0)
+        return invalid(msg, "unknown scheduling policy " + quoted(name) + " (other, fifo, rr, batch, idle)");
+    int64_t prio = 0;
+    if (colon != std::string_view::npos) {
+        auto n = parse_decimal<int64_t>(v.substr(colon + 1), 99);
+        if (!n)
+            return invalid(msg, "priority " + quoted(v.substr(colon + 1)) + " is not a number from 0 to 99");
+        prio = *n;
+    }
+    if (prio < sched_get_priority_min(policy) || prio > sched_get_priority_max(policy))
+        return invalid(msg, "priority " + std::to_string(prio) + " is outside " + std::string(name) + "'s range " +
+                                std::to_string(sched_get_priority_min(policy)) + ".." +
+                                std::to_string(sched_get_priority_max(policy)));
+    out.a = policy;
+    out.b = prio;
+    return 0;
+}
+
+int parse_schedparam(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SCHEDPARAM;
+    auto n = parse_decimal<int64_t>(c.str, 99);
+    if (!n)
+        return invalid(msg, "priority " + quoted(c.str) + " is not a number from 0 to 99");
+    out.a = *n;
+    return 0;
+}
+
+int parse_tcsetpgrp(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_TCSETPGRP;
+    return child_fd(c, c.str, out, msg);
+}
+
+// dup.<N> = "M": N from the suffix, M from the value; both are numbers in the child's table.
+int parse_dup(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_DUP;
+    if (int err = child_fd(c, c.str, out, msg))
+        return err;
+    out.b = out.a;
+    return child_fd(c, c.suffix, out, msg);
+}
+
+int parse_fchdir(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_FCHDIR;
+    return child_fd(c, c.str, out, msg);
+}
+
+int parse_resetids(const Call &, Record &out, std::string &) {
+    out.op = EP_OP_RESETIDS;
+    return 0;
+}
+
+int parse_execpath(const Call &c, Record &out, std::string &) {
+    out.op = EP_OP_SEARCH_PATH;
+    set_string(out, c.str);
+    return 0;
 }
 
 enum Suffix { NONE, NUMBER, WORD };

@@ -43,7 +43,25 @@ static const struct op_shape shapes[EP_OP__COUNT] = {
     [EP_OP_ENV] = {PAYLOAD_STRING, FD_NONE, 0},
     [EP_OP_EXEC_TARGET] = {PAYLOAD_STRING, FD_OPTIONAL, 1},
     [EP_OP_EXEC] = {PAYLOAD_STRING, FD_REQUIRED, 1},
+    /* posix_spawn */
+    [EP_OP_SCHED] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_SCHEDPARAM] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_TCSETPGRP] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_DUP] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_FCHDIR] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_RESETIDS] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_SEARCH_PATH] = {PAYLOAD_STRING, FD_NONE, 1},
 };
+
+/* Op codes the table defines: the codes are not contiguous (ranges per feature), so a gap is as
+ * unknown as a code past the end. */
+static int op_defined(uint32_t op) {
+    if (op >= 1 && op <= EP_OP_EXEC)
+        return 1;
+    if (op >= EP_OP_SCHED && op <= EP_OP_SEARCH_PATH) /* posix_spawn */
+        return 1;
+    return 0;
+}
 
 static int is_fd_number(int64_t v) {
     return v >= 0 && v <= EP_LIMIT_FD_NUMBER;
@@ -75,6 +93,15 @@ static int check_args(const struct ep_wire_rec *r) {
         return r->a >= 0 && r->a <= 0x7fffffffLL;
     case EP_OP_EXEC_TARGET:
         return r->c == EP_EXEC_PATH || r->c == EP_EXEC_FD || r->c == EP_EXEC_SEARCH;
+    case EP_OP_SCHED: /* policy SCHED_OTHER..SCHED_DEADLINE (no flag bits), priority 0..99 */
+        return r->a >= 0 && r->a <= 6 && r->b >= 0 && r->b <= 99;
+    case EP_OP_SCHEDPARAM:
+        return r->a >= 0 && r->a <= 99;
+    case EP_OP_TCSETPGRP:
+    case EP_OP_FCHDIR:
+        return is_fd_number(r->a);
+    case EP_OP_DUP:
+        return is_fd_number(r->a) && is_fd_number(r->b);
     default:
         return 1; /* no numeric arguments (SIGMASK & co take any 64-bit set) */
     }
@@ -123,7 +150,7 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
             return -EPROTO;
         const struct ep_wire_rec *r = (const struct ep_wire_rec *)p;
         *bad_index = r->index;
-        if (r->op == 0 || r->op >= EP_OP__COUNT || r->rsvd != 0 || r->rsvd2 != 0)
+        if (r->op == 0 || r->op >= EP_OP__COUNT || !op_defined(r->op) || r->rsvd != 0 || r->rsvd2 != 0)
             return -EPROTO;
         if (r->op == EP_OP_EXEC && i + 1 != h->nrec) /* nothing can follow an exec */
             return -EPROTO;

@@ -76,6 +76,14 @@ struct ep_wire_rec {
  *   ENV         -                                                      NAME=value (string)
  *   EXEC_TARGET c = EP_EXEC_*, fd = dirfd or the executable            path or name (string)
  *   EXEC        fd = the exec pipe's write end; the frame's last record default argv[0] (string)
+ * posix_spawn ops (explicit codes 32..38; "child fd" = a number in the stub's own table):
+ *   SCHED       a = policy (SCHED_*), b = priority                     -
+ *   SCHEDPARAM  a = priority                                           -
+ *   TCSETPGRP   a = child fd of a terminal                             -
+ *   DUP         a = child fd N, b = child fd M (dup2(M, N))            -
+ *   FCHDIR      a = child fd                                           -
+ *   RESETIDS    -                                                      -
+ *   SEARCH_PATH -                                                      PATH for EXEC_TARGET SEARCH ("" ok)
  * "fd = x?" means fd_index may be EP_WIRE_NO_FD (x is then AT_FDCWD). EXEC's string is argv[0] when
  * no ARGV record came: the stub decides at exec time, so a retried exec (sync mode) stays right.
  */
@@ -100,7 +108,15 @@ enum ep_wire_op_code {
     EP_OP_ENV,
     EP_OP_EXEC_TARGET,
     EP_OP_EXEC,
-    EP_OP__COUNT
+    /* posix_spawn (docs/posix_spawn.md): explicit codes 32..47 */
+    EP_OP_SCHED = 32,
+    EP_OP_SCHEDPARAM = 33,
+    EP_OP_TCSETPGRP = 34,
+    EP_OP_DUP = 35,
+    EP_OP_FCHDIR = 36,
+    EP_OP_RESETIDS = 37,
+    EP_OP_SEARCH_PATH = 38,
+    EP_OP__COUNT = 112
 };
 
 #define EP_SETUID_CLEAR_GROUPS 1 /* setgroups(0) first: no "groups" op came before "uid" */

@@ -33,6 +33,7 @@ static int64_t record_target(const struct ep_wire_op *op) {
     case EP_OP_FD_DUP:
     case EP_OP_OPEN:
     case EP_OP_CLOSE:
+    case EP_OP_DUP:
         return op->a;
     default:
         return -1;
@@ -199,6 +200,61 @@ static int op_closefrom(struct ep_stub *st, const struct ep_frame_fds *ff, const
     return r < 0 ? (int)r : 0;
 }
 
+/* A number the program would see as open: not one of the stub's own descriptors, and not a descriptor
+ * of the current frame that no record has consumed yet (those are the stub's too). posix_spawn's
+ * file actions name descriptors of the child's table: these must answer EBADF like a closed one. */
+static int child_visible(const struct ep_stub *st, const struct ep_frame_fds *ff, int64_t n) {
+    if (is_owned(st, n) || n == st->exec_pipe)
+        return 0;
+    for (uint32_t k = 0; k < ff->n; k++)
+        if (ff->live[k] && ff->fd[k] == n)
+            return 0;
+    return 1;
+}
+
+/* dup2(M, N) inside the child's table (posix_spawn_file_actions_adddup2). M == N clears FD_CLOEXEC,
+ * as glibc does since POSIX 2024 (Austin Group #411). */
+static int op_dup(struct ep_stub *st, const struct ep_frame_fds *ff, const struct ep_wire_op *op) {
+    if (!child_visible(st, ff, op->b))
+        return -EBADF;
+    if (op->a == op->b) {
+        long fl = sys_fcntl((int)op->b, EP_F_GETFD, 0);
+        if (fl < 0)
+            return (int)fl;
+        long r = sys_fcntl((int)op->b, EP_F_SETFD, fl & ~(long)EP_FD_CLOEXEC);
+        return r < 0 ? (int)r : 0;
+    }
+    if (sys_fcntl((int)op->b, EP_F_GETFD, 0) < 0) /* before make_room: M must exist */
+        return -EBADF;
+    int err = make_room(st, op->a);
+    if (err)
+        return err;
+    long r = sys_dup3((int)op->b, (int)op->a, 0);
+    return r < 0 ? (int)r : 0;
+}
+
+/* tcsetpgrp(N, getpgrp()). A background process calling it would get SIGTTOU, but the kernel lets
+ * the call through when SIGTTOU is blocked, and every signal is blocked in the stub (glibc's child
+ * relies on the same). */
+static int op_tcsetpgrp(const struct ep_stub *st, const struct ep_frame_fds *ff, const struct ep_wire_op *op) {
+    if (!child_visible(st, ff, op->a))
+        return -EBADF;
+    long pgrp = sys_getpgid(0);
+    if (pgrp < 0)
+        return (int)pgrp;
+    int p = (int)pgrp;
+    long r = sys_ioctl((int)op->a, EP_TIOCSPGRP, &p);
+    return r < 0 ? (int)r : 0;
+}
+
+/* seteuid(getuid()), then setegid(getgid()): glibc's POSIX_SPAWN_RESETIDS, in its order. */
+static int op_resetids(void) {
+    long r = sys_setresuid(-1, sys_getuid(), -1);
+    if (r >= 0)
+        r = sys_setresgid(-1, sys_getgid(), -1);
+    return r < 0 ? (int)r : 0;
+}
+
 /* ---- filesystem context ------------------------------------------------------------------------ */
 
 static int op_chdir(struct ep_frame_fds *ff, const struct ep_wire_op *op) {
@@ -357,6 +413,30 @@ int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_w
         return arena_put(st, 'E', op->data, op->len, 0);
     case EP_OP_EXEC_TARGET:
         return op_exec_target(st, ff, op);
+    /* posix_spawn */
+    case EP_OP_SCHED: {
+        int prio = (int)op->b;
+        r = sys_sched_setscheduler(op->a, &prio);
+        break;
+    }
+    case EP_OP_SCHEDPARAM: {
+        int prio = (int)op->a;
+        r = sys_sched_setparam(&prio);
+        break;
+    }
+    case EP_OP_TCSETPGRP:
+        return op_tcsetpgrp(st, ff, op);
+    case EP_OP_DUP:
+        return op_dup(st, ff, op);
+    case EP_OP_FCHDIR:
+        if (!child_visible(st, ff, op->a))
+            return -EBADF;
+        r = sys_fchdir((int)op->a);
+        break;
+    case EP_OP_RESETIDS:
+        return op_resetids();
+    case EP_OP_SEARCH_PATH:
+        return arena_put(st, 'P', op->data, op->len, 0);
     default:
         return -EINVAL;
     }
@@ -453,7 +533,7 @@ int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wi
         return -E2BIG;
     char **argv = (char **)(st->arena + base);
     char **envp = argv + argc + 1;
-    const char *path = default_path;
+    const char *path = default_path, *search = 0;
     uint64_t ai = 0, ei = 0;
     if (default_argv0)
         argv[ai++] = (char *)op->data;
@@ -465,11 +545,14 @@ int ep_stub_exec(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wi
             envp[ei++] = s;
             if (path == default_path && starts_with_path(s))
                 path = s + 5; /* the first PATH= wins, as with getenv(3) */
-        }
+        } else if (st->arena[off] == 'P')
+            search = s; /* execpath: the last one wins, over the environment's PATH */
         off += 1 + str_len(s) + 1;
     }
     argv[ai] = 0;
     envp[ei] = 0;
+    if (search)
+        path = search;
 
     uint64_t all = ~(uint64_t)0;
     sys_rt_sigprocmask(EP_SIG_SETMASK, &st->sigmask, 0);

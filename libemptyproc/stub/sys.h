@@ -186,6 +186,26 @@ static inline long sys_kill(long pid, int sig) {
 static inline long sys_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
     return EP_SC5(__NR_execveat, dirfd, path, argv, envp, flags);
 }
+/* posix_spawn ops */
+#define EP_TIOCSPGRP 0x5410
+static inline long sys_sched_setscheduler(long policy, const int *prio) {
+    return EP_SC3(__NR_sched_setscheduler, 0, policy, prio);
+}
+static inline long sys_sched_setparam(const int *prio) {
+    return EP_SC2(__NR_sched_setparam, 0, prio);
+}
+static inline long sys_getpgid(long pid) {
+    return EP_SC1(__NR_getpgid, pid);
+}
+static inline long sys_ioctl(int fd, unsigned long req, void *arg) {
+    return EP_SC3(__NR_ioctl, fd, req, arg);
+}
+static inline long sys_getuid(void) {
+    return EP_SC0(__NR_getuid);
+}
+static inline long sys_getgid(void) {
+    return EP_SC0(__NR_getgid);
+}
 static inline __attribute__((noreturn)) void sys_exit_group(int status) {
     for (;;)
         EP_SC1(__NR_exit_group, status);

@@ -90,6 +90,9 @@ int main(int argc, char **argv) {
           {rec(EP_OP_FD_DUP, 0, 0, 0, {}, true), rec(EP_OP_EXEC_TARGET, 0, 0, EP_EXEC_FD, s(""), true),
            rec(EP_OP_EXEC, 0, 0, 0, s("prog"), true)},
           EP_FRAME_SYNC);
+    frame(d, "posix_spawn_ops",
+          {rec(EP_OP_SCHED, 1, 10), rec(EP_OP_SCHEDPARAM, 0), rec(EP_OP_TCSETPGRP, 0), rec(EP_OP_DUP, 1, 9),
+           rec(EP_OP_FCHDIR, 3), rec(EP_OP_RESETIDS), rec(EP_OP_SEARCH_PATH, 0, 0, 0, s("/usr/bin:/bin"))});
 
     call(c, "cwd", EP_CONFIG_SET_STRING, 0, "cwd", "/tmp");
     call(c, "cwd_fd", EP_CONFIG_SET_FD, 3, "cwd", "", 2);
@@ -110,5 +113,9 @@ int main(int argc, char **argv) {
     call(c, "exec_path", EP_CONFIG_SET_PATH, 1, "exec", "/bin/true");
     call(c, "exec_empty", EP_CONFIG_SET_PATH_EMPTY, 2, "exec", "");
     call(c, "exec_search", EP_CONFIG_SET_STRING, 0, "exec", "ls");
+    call(c, "sched", EP_CONFIG_SET_STRING, 0, "sched", "fifo:10");
+    call(c, "dup", EP_CONFIG_SET_STRING, 0, "dup.1", "9");
+    call(c, "execpath", EP_CONFIG_SET_STRING, 0, "execpath", "/usr/bin:/bin");
+    call(c, "resetids", EP_CONFIG_SET_FLAG, 0, "resetids", "", 2);
     return 0;
 }

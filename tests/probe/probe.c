@@ -8,7 +8,9 @@
  *   print    argc, argv.<i>, env.<i>, pid, ppid, pgid, sid, uid (real effective saved), gid,
  *            groups, umask, cwd, root, comm, sigblk, sigign, sigcgt (hex, from /proc/self/status),
  *            fds (comma list of open descriptors), fd.<N> (what each points to, flags=<octal>,
- *            cloexec=<0|1>), rlimit.<name> (soft:hard, "unlimited" for RLIM_INFINITY)
+ *            cloexec=<0|1>), rlimit.<name> (soft:hard, "unlimited" for RLIM_INFINITY),
+ *            sched (policy number and priority), tpgid (foreground group of the controlling
+ *            terminal, field 8 of /proc/self/stat; -1 without one)
  *   exit N   exit with status N (default: 0 after the last word)
  *   sleep S  sleep S seconds (for lifecycle tests)
  *   write FD TEXT   write TEXT and a newline to FD
@@ -21,6 +23,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,23 @@ static void print_rlimits(void) {
     }
 }
 
+static void print_sched_and_tty(void) {
+    struct sched_param sp = {0};
+    sched_getparam(0, &sp);
+    printf("sched=%d %d\n", sched_getscheduler(0), sp.sched_priority);
+    char stat[1024];
+    FILE *f = fopen("/proc/self/stat", "re");
+    size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+    if (f)
+        fclose(f);
+    stat[n] = 0;
+    const char *p = strrchr(stat, ')'); /* comm may hold spaces: count fields after it */
+    int tpgid = -1;
+    if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %d", &tpgid) != 1)
+        tpgid = -1;
+    printf("tpgid=%d\n", tpgid);
+}
+
 static void print_all(int argc, char **argv) {
     char buf[PATH_MAX];
     printf("argc=%d\n", argc);
@@ -142,6 +162,7 @@ static void print_all(int argc, char **argv) {
     print_status_field("SigCgt", "sigcgt");
     print_fds();
     print_rlimits();
+    print_sched_and_tty();
 }
 
 int main(int argc, char **argv) {

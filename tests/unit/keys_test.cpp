@@ -778,9 +778,9 @@ TEST(KeyTable, SuffixesMatchTheKeyLanguage) {
     const KeyInfo *keys = key_table(&n);
     for (size_t i = 0; i < n; i++) {
         std::string name = keys[i].name, suffix = keys[i].suffix;
-        std::string want = name == "fd" || name == "open" || name == "close" ? ".<N>"
-                           : name == "rlimit"                                ? ".<resource>"
-                                                                             : "";
+        std::string want = name == "fd" || name == "open" || name == "close" || name == "dup" ? ".<N>"
+                           : name == "rlimit"                                                 ? ".<resource>"
+                                                                                              : "";
         EXPECT_EQ(suffix, want) << name;
     }
 }
