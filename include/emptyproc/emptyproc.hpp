@@ -701,9 +701,7 @@ class Builder {
     Builder &ctty(int child_fd) { return add(EP_CONFIG_SET_STRING, "ctty", std::to_string(child_fd), 0); }
     Builder &nice(int value) { return add(EP_CONFIG_SET_STRING, "nice", std::to_string(value), 0); }
     Builder &cpus(std::string_view list) { return add(EP_CONFIG_SET_STRING, "cpus", list, 0); }
-    Builder &oom_score_adj(int value) {
-        return add(EP_CONFIG_SET_STRING, "oom_score_adj", std::to_string(value), 0);
-    }
+    Builder &oom_score_adj(int value) { return add(EP_CONFIG_SET_STRING, "oom_score_adj", std::to_string(value), 0); }
     Builder &ioprio(std::string_view prio) { return add(EP_CONFIG_SET_STRING, "ioprio", prio, 0); }
     Builder &personality(unsigned long persona) {
         return add(EP_CONFIG_SET_STRING, "personality", std::to_string(persona), 0);
@@ -837,9 +835,9 @@ class Builder {
 // and write beneath each of `read_write`, nothing else of the file system. Returns the ruleset
 // descriptor (O_CLOEXEC; close it after spawn()), or -1 with errno (EOPNOTSUPP: no Landlock).
 inline int landlock_ruleset(const std::vector<std::string> &read_only, const std::vector<std::string> &read_write) {
-    constexpr unsigned long kCreateVersion = 1;  // LANDLOCK_CREATE_RULESET_VERSION
-    constexpr int kPathBeneath = 1;              // LANDLOCK_RULE_PATH_BENEATH
-    constexpr uint64_t kRead = 1 | 4 | 8;        // EXECUTE | READ_FILE | READ_DIR
+    constexpr unsigned long kCreateVersion = 1; // LANDLOCK_CREATE_RULESET_VERSION
+    constexpr int kPathBeneath = 1;             // LANDLOCK_RULE_PATH_BENEATH
+    constexpr uint64_t kRead = 1 | 4 | 8;       // EXECUTE | READ_FILE | READ_DIR
     constexpr uint64_t kAllAbi1 = (1ull << 13) - 1;
     long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, kCreateVersion);
     if (abi < 1) {

@@ -244,10 +244,14 @@ int Handle::check_sandbox_order(KeyId id, const Record &r, std::string &msg) con
         break;
     }
     if (cred && order_.cap_ambient)
-        return rule(std::string(id == KeyId::Uid ? "uid" : id == KeyId::Gid ? "gid" : "groups") +
+        return rule(std::string(id == KeyId::Uid   ? "uid"
+                                : id == KeyId::Gid ? "gid"
+                                                   : "groups") +
                     " must come before cap_ambient: a credential change clears the ambient set");
     if (cred && order_.pdeathsig)
-        return rule(std::string(id == KeyId::Uid ? "uid" : id == KeyId::Gid ? "gid" : "groups") +
+        return rule(std::string(id == KeyId::Uid   ? "uid"
+                                : id == KeyId::Gid ? "gid"
+                                                   : "groups") +
                     " must come before pdeathsig: a credential change clears the parent-death signal");
     return 0;
 }

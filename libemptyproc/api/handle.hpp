@@ -29,12 +29,12 @@ struct OrderState {
     bool exec_target = false;
     // sandbox keys (issue 7)
     bool gid = false;
-    bool namespaces = false;  // an unshare of anything but user, or a setns, came
-    bool userns = false;      // unshare user came
-    bool uts = false;         // a new (unshare) or joined (setns) UTS namespace
-    bool mntns = false;       // a new or joined mount namespace
-    bool cgroupns = false;    // unshare cgroup came
-    bool seccomp = false;     // from here on, only seccomp, argv, env, exec and sigmask
+    bool namespaces = false; // an unshare of anything but user, or a setns, came
+    bool userns = false;     // unshare user came
+    bool uts = false;        // a new (unshare) or joined (setns) UTS namespace
+    bool mntns = false;      // a new or joined mount namespace
+    bool cgroupns = false;   // unshare cgroup came
+    bool seccomp = false;    // from here on, only seccomp, argv, env, exec and sigmask
     bool keep_caps = false;
     bool keep_caps_at_uid = false; // keep_caps came before the uid change
     bool cap_ambient = false;

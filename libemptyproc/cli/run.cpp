@@ -63,7 +63,8 @@ void add_process_options(CLI::App &sub, RunOptions &o) {
 }
 
 void add_sandbox_options(CLI::App &sub, RunOptions &o) {
-    sub.add_option("--unshare", o.unshare, "new namespaces: user,mnt,pid,net,uts,ipc,cgroup,time (pid: the program is pid 1)")
+    sub.add_option("--unshare", o.unshare,
+                   "new namespaces: user,mnt,pid,net,uts,ipc,cgroup,time (pid: the program is pid 1)")
         ->type_name("LIST");
     sub.add_option("--uid-map", o.uid_map, "uid map of the new user namespace, lines separated by ','")
         ->type_name("\"IN OUT COUNT\"");

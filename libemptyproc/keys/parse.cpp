@@ -636,8 +636,8 @@ int parse_cpus(const Call &c, Record &out, std::string &msg) {
         auto lo = parse_decimal<unsigned>(item.substr(0, dash), kMax - 1);
         auto hi = dash == std::string_view::npos ? lo : parse_decimal<unsigned>(item.substr(dash + 1), kMax - 1);
         if (!lo || !hi || *hi < *lo)
-            return invalid(msg, "CPU range " + quoted(item) + " is not N or N-M (CPUs 0-" + std::to_string(kMax - 1) +
-                                    ")");
+            return invalid(msg,
+                           "CPU range " + quoted(item) + " is not N or N-M (CPUs 0-" + std::to_string(kMax - 1) + ")");
         for (unsigned cpu = *lo; cpu <= *hi; cpu++) {
             if (words.size() <= cpu / 64)
                 words.resize(cpu / 64 + 1);
@@ -680,7 +680,8 @@ int parse_ioprio(const Call &c, Record &out, std::string &msg) {
         klass = IOPRIO_CLASS_NONE;
     unsigned level = 0;
     if (klass == IOPRIO_CLASS_RT || klass == IOPRIO_CLASS_BE) {
-        auto l = colon == std::string_view::npos ? std::optional<unsigned>(4) : parse_decimal<unsigned>(v.substr(colon + 1), 7);
+        auto l = colon == std::string_view::npos ? std::optional<unsigned>(4)
+                                                 : parse_decimal<unsigned>(v.substr(colon + 1), 7);
         if (!l)
             return invalid(msg, "I/O priority level " + quoted(v.substr(colon + 1)) + " is not 0-7");
         level = *l;

@@ -66,7 +66,8 @@ static const struct op_shape shapes[EP_OP__COUNT] = {
 };
 
 /* The namespace types unshare and setns may name (never CLONE_NEWPID for unshare). */
-#define EP_NS_UNSHARE_OK (0x10000000LL | 0x00020000LL | 0x40000000LL | 0x04000000LL | 0x08000000LL | 0x02000000LL | 0x00000080LL)
+#define EP_NS_UNSHARE_OK                                                                                               \
+    (0x10000000LL | 0x00020000LL | 0x40000000LL | 0x04000000LL | 0x08000000LL | 0x02000000LL | 0x00000080LL)
 #define EP_NS_SETNS_OK (EP_NS_UNSHARE_OK | 0x20000000LL)
 
 static int is_fd_number(int64_t v) {

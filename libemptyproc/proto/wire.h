@@ -145,8 +145,8 @@ enum ep_wire_op_code {
 
 #define EP_ID_MAP_UID 0
 #define EP_ID_MAP_GID 1
-#define EP_SECCOMP_INSNS_MAX 4096u /* BPF_MAXINSNS */
-#define EP_CPUS_BYTES_MAX 1024u    /* 8192 CPUs */
+#define EP_SECCOMP_INSNS_MAX 4096u            /* BPF_MAXINSNS */
+#define EP_CPUS_BYTES_MAX 1024u               /* 8192 CPUs */
 #define EP_CAP_MASK_ALL 0x7fffffffffffffffULL /* capabilities 0..62 (the caller checks cap_last_cap) */
 
 #define EP_SETUID_CLEAR_GROUPS 1 /* setgroups(0) first: no "groups" op came before "uid" */

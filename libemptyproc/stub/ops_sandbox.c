@@ -108,8 +108,7 @@ static void map_helper(void *arg) {
 }
 
 struct ep_clone_args {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-        cgroup;
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
 static int unshare_user(struct ep_stub *st, unsigned long flags) {
