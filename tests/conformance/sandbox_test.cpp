@@ -2,6 +2,8 @@
 // sandbox_test.cpp - namespaces, id maps, hostname, cgroup, no_new_privs, seccomp, Landlock,
 // capabilities, pdeathsig, ctty, nice, cpus, oom_score_adj, ioprio, personality: what the probe sees.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <linux/landlock.h>
 #include <sched.h>
 #include <signal.h>
@@ -290,6 +292,47 @@ TEST_P(Caps, PdeathsigStillArmedAfterTheUidChange) {
     auto out = s.run();
     ASSERT_EQ(out.exec, ok()) << joined(out.log);
     EXPECT_EQ(out["pdeathsig"], std::to_string(SIGKILL));
+}
+
+// A holder process opens the program with pdeathsig KILL (after a uid change) and exits: the
+// program, asleep, must die of SIGKILL.
+TEST_P(Caps, PdeathsigKillsTheProgramWhenItsParentDies) {
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    pid_t holder = fork();
+    ASSERT_GE(holder, 0);
+    if (holder == 0) {
+        ep_open_how h = GetParam().how();
+        int fd = ep_open(&h, sizeof h);
+        bool good = fd >= 0 && ep_config(fd, EP_CONFIG_SET_STRING, "uid", "65534", 0) == 0 &&
+                    ep_config(fd, EP_CONFIG_SET_STRING, "pdeathsig", "KILL", 0) == 0 &&
+                    ep_config(fd, EP_CONFIG_SET_STRING, "argv", "probe", 0) == 0 &&
+                    ep_config(fd, EP_CONFIG_SET_STRING, "argv", "sleep", 0) == 0 &&
+                    ep_config(fd, EP_CONFIG_SET_STRING, "argv", "60", 0) == 0 &&
+                    ep_config(fd, EP_CONFIG_SET_PATH, "exec", kProbe, AT_FDCWD) == 0 &&
+                    ep_config(fd, EP_CONFIG_CMD_EXEC, nullptr, nullptr, 0) == 0;
+        pid_t pid = good ? ep_pid(fd) : -1;
+        (void)!write(p[1], &pid, sizeof pid);
+        _exit(good ? 0 : 1); // the program's parent thread is gone now
+    }
+    close(p[1]);
+    pid_t pid = -1;
+    ASSERT_EQ(read(p[0], &pid, sizeof pid), static_cast<ssize_t>(sizeof pid));
+    close(p[0]);
+    int st = 0;
+    ASSERT_EQ(waitpid(holder, &st, 0), holder);
+    ASSERT_GT(pid, 0) << "the holder could not start the program";
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+        EXPECT_EQ(errno, ESRCH); // already gone and reaped by init: it died
+        return;
+    }
+    pollfd pf{pidfd, POLLIN, 0};
+    int ready = poll(&pf, 1, 30000); // a bound against hanging, not a timing assertion
+    close(pidfd);
+    EXPECT_EQ(ready, 1) << "the program outlived its parent: pdeathsig was not armed";
+    if (ready != 1)
+        kill(pid, SIGKILL);
 }
 
 TEST_P(Caps, UidAfterPdeathsigIsRejected) {
