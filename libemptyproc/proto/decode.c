@@ -192,7 +192,7 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
             /* fchdir, exec by fd and friends need the descriptor they name */
             if (r->op == EP_OP_EXEC_TARGET && r->c == EP_EXEC_FD)
                 return -EINVAL;
-            if (r->op == EP_OP_CHDIR && r->len == 1)
+            if ((r->op == EP_OP_CHDIR || r->op == EP_OP_CGROUP) && r->len == 1)
                 return -EINVAL;
             if (r->op == EP_OP_EXEC_TARGET && r->len == 1)
                 return -EINVAL;
