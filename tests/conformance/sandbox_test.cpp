@@ -86,6 +86,30 @@ TEST_P(Namespaces, UserNamespaceMapsWrittenBeforeLaterOps) {
     EXPECT_EQ(out["gid"], "0 0 0");
 }
 
+TEST_P(Namespaces, TimeAndCgroupNamespacesReachTheProgram) {
+    Spawn s(GetParam());
+    ASSERT_EQ(s.str("unshare", "time,cgroup"), ok());
+    auto out = s.run();
+    ASSERT_EQ(out.exec, ok()) << joined(out.log);
+    EXPECT_NE(out["ns.time"], ns_inode("time")); // unshare moves children only: the exec moves it
+    EXPECT_NE(out["ns.cgroup"], ns_inode("cgroup"));
+}
+
+TEST_P(Namespaces, AMapTheKernelRefusesFailsTheUnshare) {
+    Spawn s(GetParam());
+    ASSERT_EQ(s.str("uid_map", "0 100000 10,5 100000 10"), ok()); // overlapping ranges
+    if (s.sync()) {                                               // the verdict of the op itself
+        EXPECT_EQ(s.str("unshare", "user"), fails(EINVAL));
+        EXPECT_TRUE(has_message(s.log(), "e unshare:", "EINVAL"));
+        return;
+    }
+    ASSERT_EQ(s.str("unshare", "user"), ok());
+    auto out = s.run();
+    EXPECT_EQ(out.exec, fails(EINVAL));
+    EXPECT_TRUE(has_message(out.log, "e unshare:", "EINVAL")) << joined(out.log);
+    EXPECT_TRUE(out.lines.empty()); // the program never ran
+}
+
 TEST_P(Namespaces, UserNamespaceWithoutMapsIsOverflowId) {
     Spawn s(GetParam());
     ASSERT_EQ(s.str("unshare", "user"), ok());
