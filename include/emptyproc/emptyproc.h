@@ -42,7 +42,8 @@ extern "C" {
 #endif
 
 /* ep_open_how.flags */
-#define EP_OPEN_SYNC (1ULL << 0) /* each ep_config() waits for the stub's own verdict */
+#define EP_OPEN_SYNC (1ULL << 0)   /* each ep_config() waits for the stub's own verdict */
+#define EP_OPEN_CGROUP (1ULL << 1) /* cgroup_fd is set: the stub is born in that cgroup v2 directory */
 /*
  * posix_spawn-style inheritance, decided when the stub is born (docs/keys.md, "Inheritance"):
  *   EP_OPEN_INHERIT_FDS     the stub starts with a copy of the caller's descriptor table instead of an
@@ -73,8 +74,15 @@ struct ep_open_how {
     uint64_t flags;     /* EP_OPEN_* */
     uint32_t transport; /* EP_TRANSPORT_* */
     uint32_t strategy;  /* EP_STRATEGY_* */
+    /* VER1 (sandbox): what only the birth of the stub can give (docs/semantics.md section 9). */
+    uint64_t namespaces; /* CLONE_NEWPID or 0: the stub, then the program, is pid 1 of a new pid
+                            namespace; the pidfd refers to it. Other namespaces: the "unshare" key. */
+    int32_t cgroup_fd;   /* with EP_OPEN_CGROUP: a cgroup v2 directory; the stub is born in it
+                            (CLONE_INTO_CGROUP) and the program never runs outside it */
+    uint32_t reserved;   /* 0 */
 };
 #define EP_OPEN_HOW_SIZE_VER0 16
+#define EP_OPEN_HOW_SIZE_VER1 32
 
 /*
  * Commands of ep_config(), mirroring fsconfig(2)'s. The key names what to configure; the command
@@ -116,9 +124,13 @@ enum ep_config_cmd {
  *   A pidfd (O_CLOEXEC) referring to the stub: poll(2), pidfd_send_signal(2) and
  *   waitid(P_PIDFD, ...) work on it, before and after the exec. -1 and errno on failure.
  * ERRORS
- *   EINVAL      size < EP_OPEN_HOW_SIZE_VER0, unknown flags, transport or strategy.
+ *   EINVAL      size < EP_OPEN_HOW_SIZE_VER0, unknown flags, transport or strategy, a namespace
+ *               other than CLONE_NEWPID, reserved not 0.
+ *   EBADF       EP_OPEN_CGROUP with a cgroup_fd that is not open.
+ *   EPERM       CLONE_NEWPID or the cgroup needs privileges the caller lacks.
  *   E2BIG       size is larger than the library knows and the extra bytes are not zero.
- *   EOPNOTSUPP  the transport or strategy is not available in this build or on this kernel.
+ *   EOPNOTSUPP  the transport or strategy is not available in this build or on this kernel, or the
+ *               strategy cannot give a namespace or cgroup at birth (its stubs exist beforehand).
  *   EMFILE, ENFILE, ENOMEM, EAGAIN
  *               the socketpair, the stub's memory or the clone could not be had.
  *   A message naming the cause is queued on the calling thread's open log: ep_log_read(-1, ...).

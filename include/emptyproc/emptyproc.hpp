@@ -84,6 +84,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -205,12 +206,21 @@ struct OpenHow {
     bool sync = false;
     Transport transport = Transport::socketpair;
     Strategy strategy = Strategy::clone_vm;
+    // At birth (docs/semantics.md section 9): the program is pid 1 of a new pid namespace; the
+    // stub is born in this cgroup v2 directory (CLONE_INTO_CGROUP), -1 for none.
+    bool new_pid_namespace = false;
+    int cgroup_fd = -1;
 
     ep_open_how to_c() const noexcept {
         ep_open_how how{};
         how.flags = sync ? EP_OPEN_SYNC : 0;
         how.transport = static_cast<uint32_t>(transport);
         how.strategy = static_cast<uint32_t>(strategy);
+        how.namespaces = new_pid_namespace ? 0x20000000u /* CLONE_NEWPID */ : 0;
+        if (cgroup_fd >= 0) {
+            how.flags |= EP_OPEN_CGROUP;
+            how.cgroup_fd = cgroup_fd;
+        }
         return how;
     }
 };
@@ -666,6 +676,37 @@ class Builder {
     // without a PATH entry, the library's default search path).
     Builder &exec_search(std::string_view name) { return add(EP_CONFIG_SET_STRING, "exec", name, 0); }
 
+    // ---- sandbox and container keys (docs/keys.md; order rules in docs/semantics.md section 5) ----
+    // Namespaces: "user,mnt,net,uts,ipc,cgroup,time" (pid: Options::new_pid_namespace). Maps first.
+    Builder &uid_map(std::string_view lines) { return add(EP_CONFIG_SET_STRING, "uid_map", lines, 0); }
+    Builder &gid_map(std::string_view lines) { return add(EP_CONFIG_SET_STRING, "gid_map", lines, 0); }
+    Builder &unshare(std::string_view namespaces) { return add(EP_CONFIG_SET_STRING, "unshare", namespaces, 0); }
+    Builder &setns(int ns_fd) { return add(EP_CONFIG_SET_FD, "setns", std::nullopt, ns_fd); }
+    Builder &hostname(std::string_view name) { return add(EP_CONFIG_SET_STRING, "hostname", name, 0); }
+    Builder &remount_ro(std::string_view path) { return add(EP_CONFIG_SET_PATH, "remount_ro", path, AT_FDCWD); }
+    Builder &cgroup(std::string_view dir) { return add(EP_CONFIG_SET_PATH, "cgroup", dir, AT_FDCWD); }
+    Builder &cgroup_fd(int dirfd) { return add(EP_CONFIG_SET_FD, "cgroup", std::nullopt, dirfd); }
+    Builder &no_new_privs() { return add(EP_CONFIG_SET_FLAG, "no_new_privs", std::nullopt, 0); }
+    // A struct sock_filter array (8 bytes per instruction), or a deny list compiled by the library.
+    Builder &seccomp(const void *filter, size_t bytes) {
+        return add(EP_CONFIG_SET_BINARY, "seccomp", std::string_view(static_cast<const char *>(filter), bytes),
+                   static_cast<int>(bytes));
+    }
+    Builder &seccomp_deny(std::string_view syscalls) { return add(EP_CONFIG_SET_STRING, "seccomp_deny", syscalls, 0); }
+    Builder &landlock(int ruleset_fd) { return add(EP_CONFIG_SET_FD, "landlock", std::nullopt, ruleset_fd); }
+    Builder &cap_drop(std::string_view caps) { return add(EP_CONFIG_SET_STRING, "cap_drop", caps, 0); }
+    Builder &cap_ambient(std::string_view caps) { return add(EP_CONFIG_SET_STRING, "cap_ambient", caps, 0); }
+    Builder &keep_caps() { return add(EP_CONFIG_SET_FLAG, "keep_caps", std::nullopt, 0); }
+    Builder &pdeathsig(int sig) { return add(EP_CONFIG_SET_STRING, "pdeathsig", std::to_string(sig), 0); }
+    Builder &ctty(int child_fd) { return add(EP_CONFIG_SET_STRING, "ctty", std::to_string(child_fd), 0); }
+    Builder &nice(int value) { return add(EP_CONFIG_SET_STRING, "nice", std::to_string(value), 0); }
+    Builder &cpus(std::string_view list) { return add(EP_CONFIG_SET_STRING, "cpus", list, 0); }
+    Builder &oom_score_adj(int value) { return add(EP_CONFIG_SET_STRING, "oom_score_adj", std::to_string(value), 0); }
+    Builder &ioprio(std::string_view prio) { return add(EP_CONFIG_SET_STRING, "ioprio", prio, 0); }
+    Builder &personality(unsigned long persona) {
+        return add(EP_CONFIG_SET_STRING, "personality", std::to_string(persona), 0);
+    }
+
     // --- escape hatch ---------------------------------------------------------------------------
     // Records ep_config(cmd, key, value, aux) as is, for keys this class has no method for. value
     // is copied: aux bytes for SET_BINARY, a NUL-terminated string for SET_STRING, SET_PATH and
@@ -789,6 +830,63 @@ class Builder {
     Options how_;
     std::vector<Op> ops_;
 };
+
+// A Landlock ruleset for the "landlock" key: read (and execute) beneath each of `read_only`, read
+// and write beneath each of `read_write`, nothing else of the file system. Returns the ruleset
+// descriptor (O_CLOEXEC; close it after spawn()), or -1 with errno (EOPNOTSUPP: no Landlock).
+inline int landlock_ruleset(const std::vector<std::string> &read_only, const std::vector<std::string> &read_write) {
+    constexpr unsigned long kCreateVersion = 1; // LANDLOCK_CREATE_RULESET_VERSION
+    constexpr int kPathBeneath = 1;             // LANDLOCK_RULE_PATH_BENEATH
+    constexpr uint64_t kRead = 1 | 4 | 8;       // EXECUTE | READ_FILE | READ_DIR
+    constexpr uint64_t kAllAbi1 = (1ull << 13) - 1;
+    long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, kCreateVersion);
+    if (abi < 1) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    uint64_t handled = kAllAbi1;
+    if (abi >= 2)
+        handled |= 1ull << 13; // REFER
+    if (abi >= 3)
+        handled |= 1ull << 14; // TRUNCATE
+    struct {
+        uint64_t handled_access_fs;
+    } attr{handled};
+    int rs = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0));
+    if (rs < 0)
+        return -1;
+    auto allow = [&](const std::string &path, uint64_t access) {
+        struct __attribute__((packed)) {
+            uint64_t allowed_access;
+            int32_t parent_fd;
+        } rule{access & handled, ::open(path.c_str(), O_PATH | O_CLOEXEC)};
+        if (rule.parent_fd < 0)
+            return false;
+        struct stat st;
+        if (fstat(rule.parent_fd, &st) == 0 && !S_ISDIR(st.st_mode))
+            rule.allowed_access &= 1 | 2 | 4 | (1ull << 14); // a file: no directory rights
+        long r = syscall(SYS_landlock_add_rule, rs, kPathBeneath, &rule, 0);
+        int err = errno;
+        ::close(rule.parent_fd);
+        errno = err;
+        return r == 0;
+    };
+    for (const auto &p : read_only)
+        if (!allow(p, kRead)) {
+            int err = errno;
+            ::close(rs);
+            errno = err;
+            return -1;
+        }
+    for (const auto &p : read_write)
+        if (!allow(p, handled)) {
+            int err = errno;
+            ::close(rs);
+            errno = err;
+            return -1;
+        }
+    return rs;
+}
 
 } // namespace ep
 

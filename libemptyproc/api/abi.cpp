@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // abi.cpp - the C ABI (emptyproc.h). The only place that sets errno; everything below returns -errno.
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -110,8 +112,15 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
                 return open_failed(-E2BIG, "open", "struct ep_open_how has fields this library does not know");
         std::memcpy(&h, how, std::min(size, sizeof h));
     }
-    if (h.flags & ~(EP_OPEN_SYNC | EP_OPEN_INHERIT_FDS | EP_OPEN_INHERIT_SIGIGN))
+    if (h.flags & ~(EP_OPEN_SYNC | EP_OPEN_CGROUP | EP_OPEN_INHERIT_FDS | EP_OPEN_INHERIT_SIGIGN))
         return open_failed(-EINVAL, "open", "unknown flags in ep_open_how.flags");
+    if (h.namespaces & ~static_cast<uint64_t>(CLONE_NEWPID))
+        return open_failed(-EINVAL, "namespaces",
+                           "only CLONE_NEWPID is made at birth; other namespaces are the \"unshare\" key");
+    if (h.reserved)
+        return open_failed(-EINVAL, "open", "ep_open_how.reserved must be 0");
+    if ((h.flags & EP_OPEN_CGROUP) && fcntl(h.cgroup_fd, F_GETFD) < 0)
+        return open_failed(-EBADF, "cgroup", "cgroup_fd " + std::to_string(h.cgroup_fd) + " is not open");
     if (!strategy_known(h.strategy))
         return open_failed(-EINVAL, "strategy", "unknown strategy " + std::to_string(h.strategy));
 
@@ -126,6 +135,8 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
     if (h.flags & EP_OPEN_INHERIT_SIGIGN)
         launch.flags |= EP_STUB_KEEP_SIGIGN;
     launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
+    launch.clone_flags = h.namespaces;
+    launch.cgroup_fd = (h.flags & EP_OPEN_CGROUP) ? h.cgroup_fd : -1;
     StubProcess stub;
     if (int err = start_stub(h.strategy, launch, stub, msg))
         return open_failed(err, "strategy", msg);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -121,11 +122,13 @@ int Handle::check_configurable(const std::string &name) {
     return fail(ECHILD, name, "the stub is dead");
 }
 
-int Handle::check_order(KeyId id, const Record &, std::string &msg) const {
+int Handle::check_order(KeyId id, const Record &r, std::string &msg) const {
     auto before_uid = [&](const char *what, const char *why) {
         msg = std::string(what) + " must come before uid: " + why;
         return -EINVAL;
     };
+    if (int err = check_sandbox_order(id, r, msg))
+        return err;
     switch (id) {
     case KeyId::Groups:
         if (order_.uid)
@@ -163,6 +166,131 @@ int Handle::check_order(KeyId id, const Record &, std::string &msg) const {
         break;
     }
     return 0;
+}
+
+// The ordering rules of the sandbox keys (docs/semantics.md section 5; spawn-ecosystem.md section 3.2).
+int Handle::check_sandbox_order(KeyId id, const Record &r, std::string &msg) const {
+    auto rule = [&](const std::string &text) {
+        msg = text;
+        return -EINVAL;
+    };
+    size_t nkeys = 0;
+    // Rule 4: seccomp last. The filter is in force for every op after it; only the ops the stub merely
+    // records (argv, env, exec, sigmask) and further filters may follow.
+    if (order_.seccomp && id != KeyId::Seccomp && id != KeyId::SeccompDeny && id != KeyId::Argv && id != KeyId::Env &&
+        id != KeyId::Exec && id != KeyId::Sigmask)
+        return rule(std::string(key_table(&nkeys)[static_cast<size_t>(id)].name) +
+                    " must come before seccomp: the filter applies to every op after it, so seccomp comes last");
+    bool cred = id == KeyId::Uid || id == KeyId::Gid || id == KeyId::Groups;
+    switch (id) {
+    case KeyId::Unshare:
+        if ((r.a & CLONE_NEWUSER) && order_.namespaces)
+            return rule("unshare user must come before the other namespaces: those made before it are owned by the "
+                        "caller's user namespace, not the new one");
+        if ((r.a & CLONE_NEWUSER) && order_.userns)
+            return rule("unshare user came already");
+        if ((r.a & CLONE_NEWCGROUP) && order_.cgroupns)
+            return rule("unshare cgroup came already");
+        break;
+    case KeyId::UidMap:
+    case KeyId::GidMap:
+        if (order_.userns)
+            return rule(std::string(id == KeyId::UidMap ? "uid_map" : "gid_map") +
+                        " must come before unshare user: the maps are written as the namespace is made");
+        break;
+    case KeyId::Hostname:
+        if (!order_.uts)
+            return rule("hostname needs a new UTS namespace first (unshare uts, or setns of one): it would rename "
+                        "the caller's host");
+        break;
+    case KeyId::RemountRo:
+        if (!order_.mntns)
+            return rule("remount_ro needs a new mount namespace first (unshare mnt, or setns of one): it would change "
+                        "the caller's mounts");
+        break;
+    case KeyId::Cgroup:
+        if (order_.cgroupns)
+            return rule("cgroup must come before unshare cgroup: the new namespace's root is the cgroup the process "
+                        "is in when it is made");
+        break;
+    case KeyId::CapDrop:
+        if (order_.uid)
+            return rule("cap_drop must come before uid: dropping from the bounding set needs CAP_SETPCAP, which "
+                        "the uid change gives up");
+        break;
+    case KeyId::KeepCaps:
+        if (order_.uid)
+            return rule("keep_caps must come before uid: it is what keeps the permitted set across the uid change");
+        break;
+    case KeyId::CapAmbient:
+        if (order_.uid && !order_.keep_caps_at_uid)
+            return rule("cap_ambient after uid needs keep_caps before uid: the uid change empties the permitted "
+                        "set, and an ambient capability must be permitted");
+        break;
+    case KeyId::OomScoreAdj:
+        if (order_.uid)
+            return rule("oom_score_adj must come before uid: lowering it needs CAP_SYS_RESOURCE, which the uid "
+                        "change gives up");
+        break;
+    case KeyId::Nice:
+        if (order_.uid)
+            return rule("nice must come before uid: lowering it needs CAP_SYS_NICE, which the uid change gives up");
+        break;
+    case KeyId::Ctty:
+        if (!order_.setsid)
+            return rule("setsid must come before ctty: only a session leader can take a controlling terminal");
+        break;
+    default:
+        break;
+    }
+    if (cred && order_.cap_ambient)
+        return rule(std::string(id == KeyId::Uid   ? "uid"
+                                : id == KeyId::Gid ? "gid"
+                                                   : "groups") +
+                    " must come before cap_ambient: a credential change clears the ambient set");
+    if (cred && order_.pdeathsig)
+        return rule(std::string(id == KeyId::Uid   ? "uid"
+                                : id == KeyId::Gid ? "gid"
+                                                   : "groups") +
+                    " must come before pdeathsig: a credential change clears the parent-death signal");
+    return 0;
+}
+
+void Handle::note_sandbox_order(KeyId id, const Record &r) {
+    switch (id) {
+    case KeyId::Unshare:
+        if (r.a & CLONE_NEWUSER)
+            order_.userns = true;
+        if (r.a & ~static_cast<int64_t>(CLONE_NEWUSER))
+            order_.namespaces = true;
+        order_.uts |= (r.a & CLONE_NEWUTS) != 0;
+        order_.mntns |= (r.a & CLONE_NEWNS) != 0;
+        order_.cgroupns |= (r.a & CLONE_NEWCGROUP) != 0;
+        break;
+    case KeyId::Setns:
+        order_.namespaces = true;
+        order_.uts |= r.a == CLONE_NEWUTS;
+        order_.mntns |= r.a == CLONE_NEWNS;
+        break;
+    case KeyId::Seccomp:
+    case KeyId::SeccompDeny:
+        order_.seccomp = true;
+        break;
+    case KeyId::KeepCaps:
+        order_.keep_caps = true;
+        break;
+    case KeyId::CapAmbient:
+        order_.cap_ambient = true;
+        break;
+    case KeyId::Pdeathsig:
+        order_.pdeathsig = true;
+        break;
+    case KeyId::Uid:
+        order_.keep_caps_at_uid = order_.keep_caps;
+        break;
+    default:
+        break;
+    }
 }
 
 void Handle::note_order(KeyId id) {
@@ -206,6 +334,7 @@ int Handle::set(unsigned cmd, const char *key, const void *value, int aux, const
     int err = queue(index, r);
     if (err == 0) {
         note_order(id);
+        note_sandbox_order(id, r);
         if (id == KeyId::Exec)
             default_argv0_ = (r.c == EP_EXEC_FD && r.caller_fd >= 0) ? fd_path(r.caller_fd)
                                                                      : std::string(static_cast<const char *>(value));

@@ -27,6 +27,18 @@ struct OrderState {
     bool setsid = false;
     bool pgid = false;
     bool exec_target = false;
+    // sandbox keys (issue 7)
+    bool gid = false;
+    bool namespaces = false; // an unshare of anything but user, or a setns, came
+    bool userns = false;     // unshare user came
+    bool uts = false;        // a new (unshare) or joined (setns) UTS namespace
+    bool mntns = false;      // a new or joined mount namespace
+    bool cgroupns = false;   // unshare cgroup came
+    bool seccomp = false;    // from here on, only seccomp, argv, env, exec and sigmask
+    bool keep_caps = false;
+    bool keep_caps_at_uid = false; // keep_caps came before the uid change
+    bool cap_ambient = false;
+    bool pdeathsig = false;
 };
 
 class Handle {
@@ -62,6 +74,8 @@ class Handle {
     int exec();
     int check_order(KeyId id, const Record &r, std::string &msg) const;
     void note_order(KeyId id);
+    int check_sandbox_order(KeyId id, const Record &r, std::string &msg) const;
+    void note_sandbox_order(KeyId id, const Record &r);
     int queue(uint32_t index, const Record &r);
     int flush();
     int await_verdicts(uint32_t until_index);

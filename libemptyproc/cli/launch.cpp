@@ -2,6 +2,7 @@
 // launch.cpp - run the planned ops through the C ABI, exec, wait, and turn the outcome into an exit
 // status: the program's own, 128+N, or 127/126/125/2 for what went wrong before it could run.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,7 +183,28 @@ int open_empty_process(const RunOptions &o) {
     how.flags = o.sync ? EP_OPEN_SYNC : 0;
     how.transport = choice_value(kTransports, o.transport);
     how.strategy = choice_value(kStrategies, o.strategy);
+    // At birth: --unshare pid (the program is pid 1) and --cgroup (CLONE_INTO_CGROUP).
+    bool pid = false;
+    if (o.unshare)
+        unshare_without_pid(*o.unshare, pid);
+    if (pid)
+        how.namespaces = CLONE_NEWPID;
+    int cgroup_fd = -1;
+    if (o.cgroup) {
+        cgroup_fd = open(o.cgroup->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgroup_fd < 0) {
+            std::fprintf(stderr, "emptyproc: error: --cgroup %s: %s\n", o.cgroup->c_str(), errno_text(errno).c_str());
+            return -1;
+        }
+        how.flags |= EP_OPEN_CGROUP;
+        how.cgroup_fd = cgroup_fd;
+    }
     int pidfd = ep_open(&how, sizeof how);
+    if (cgroup_fd >= 0) {
+        int err = errno;
+        close(cgroup_fd);
+        errno = err;
+    }
     if (pidfd < 0) {
         int err = errno;
         std::vector<LogMessage> log = drain_log(-1);

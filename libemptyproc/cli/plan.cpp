@@ -16,15 +16,25 @@
 //                    ourselves, with our cwd, root, credentials and umask, exactly as a shell opens
 //                    the redirections of a command, and hand them over as descriptors.
 // A consequence of 7: a descriptor at or above a lowered --rlimit nofile cannot be installed (EBADF).
+// The sandbox options (docs/semantics.md section 5) slot in around these:
+//   1b. oom_score_adj, nice, cpus, ioprio, personality   while still privileged (before the uid)
+//   1c. uid_map, gid_map, unshare (user first), hostname, remount_ro   namespaces before chroot
+//       (a chrooted process cannot make a user namespace); --unshare pid and --cgroup are at birth
+//   4.  cap_drop and keep_caps before groups/gid/uid; cap_ambient and pdeathsig after uid
+//   8.  after the descriptors: ctty (names one of them), no_new_privs, landlock, seccomp (last).
+//       A bad --seccomp-deny name is thus reported after --open-write created its file.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <climits>
 #include <map>
 #include <string_view>
 
 #include "emptyproc/emptyproc.h"
+#include "emptyproc/emptyproc.hpp"
 #include "run.hpp"
 
 extern char **environ;
@@ -168,23 +178,102 @@ void plan_exec(const RunOptions &o, std::vector<Op> &ops) {
     ops.push_back({EP_CONFIG_SET_STRING, "exec", program, -1, 0, program});
 }
 
+void plan_flag(std::vector<Op> &ops, bool on, const char *option, const char *key) {
+    if (on)
+        ops.push_back({EP_CONFIG_SET_FLAG, key, "", -1, 0, option});
+}
+
+void plan_namespaces(const RunOptions &o, std::vector<Op> &ops) {
+    plan_one(ops, o.uid_map, "--uid-map", "uid_map");
+    plan_one(ops, o.gid_map, "--gid-map", "gid_map");
+    if (o.unshare) {
+        bool pid = false;
+        std::string rest = unshare_without_pid(*o.unshare, pid);
+        // user first, in its own unshare, so that the others are owned by it
+        bool user = false;
+        std::string others;
+        for (size_t at = 0; at <= rest.size() && !rest.empty();) {
+            size_t comma = rest.find(',', at);
+            std::string item = rest.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+            if (item == "user")
+                user = true;
+            else
+                others += (others.empty() ? "" : ",") + item;
+            if (comma == std::string::npos)
+                break;
+            at = comma + 1;
+        }
+        if (user)
+            ops.push_back({EP_CONFIG_SET_STRING, "unshare", "user", -1, 0, origin_of("--unshare", *o.unshare)});
+        if (!others.empty())
+            ops.push_back({EP_CONFIG_SET_STRING, "unshare", others, -1, 0, origin_of("--unshare", *o.unshare)});
+    }
+    plan_one(ops, o.hostname, "--hostname", "hostname");
+    for (const std::string &p : o.remount_ro)
+        ops.push_back({EP_CONFIG_SET_STRING, "remount_ro", p, -1, 0, origin_of("--remount-ro", p)});
+}
+
+// Landlock: a ruleset built here, handed over as a descriptor (kept open until we exit).
+void plan_landlock(const RunOptions &o, std::vector<Op> &ops) {
+    if (o.landlock_ro.empty() && o.landlock_rw.empty())
+        return;
+    int rs = ep::landlock_ruleset(o.landlock_ro, o.landlock_rw);
+    if (rs < 0)
+        throw UsageError(std::string("--landlock-ro/--landlock-rw: ") +
+                         (errno == EOPNOTSUPP ? "Landlock is not available on this kernel" : std::strerror(errno)));
+    ops.push_back({EP_CONFIG_SET_FD, "landlock", "", rs, 0, "--landlock-ro/--landlock-rw"});
+}
+
 } // namespace
+
+std::string unshare_without_pid(const std::string &list, bool &pid) {
+    std::string rest;
+    pid = false;
+    size_t at = 0;
+    for (;;) {
+        size_t comma = list.find(',', at);
+        std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        if (item == "pid")
+            pid = true;
+        else
+            rest += (rest.empty() ? "" : ",") + item;
+        if (comma == std::string::npos)
+            break;
+        at = comma + 1;
+    }
+    return rest;
+}
 
 std::vector<Op> plan_ops(const RunOptions &o) {
     std::vector<Op> ops;
     plan_rlimits(o, ops);
+    plan_one(ops, o.oom_score_adj, "--oom-score-adj", "oom_score_adj");
+    plan_one(ops, o.nice, "--nice", "nice");
+    plan_one(ops, o.cpus, "--cpus", "cpus");
+    plan_one(ops, o.ioprio, "--ioprio", "ioprio");
+    plan_one(ops, o.personality, "--personality", "personality");
+    plan_namespaces(o, ops);
     plan_directory(ops, o.chroot, "--chroot", "root");
     plan_one(ops, o.umask, "--umask", "umask");
     plan_one(ops, o.sigmask, "--sigmask", "sigmask");
-    if (o.setsid)
-        ops.push_back({EP_CONFIG_SET_FLAG, "setsid", "", -1, 0, "--setsid"});
+    if (o.setsid || o.ctty)
+        ops.push_back({EP_CONFIG_SET_FLAG, "setsid", "", -1, 0, o.setsid ? "--setsid" : "--ctty"});
     plan_one(ops, o.pgid, "--pgid", "pgid");
+    plan_one(ops, o.cap_drop, "--cap-drop", "cap_drop");
+    // --cap-ambient with --uid needs the permitted set kept across the uid change
+    plan_flag(ops, o.keep_caps || (o.cap_ambient && o.uid), "--keep-caps", "keep_caps");
     plan_one(ops, o.groups, "--groups", "groups");
     plan_one(ops, o.gid, "--gid", "gid");
     plan_one(ops, o.uid, "--uid", "uid");
+    plan_one(ops, o.cap_ambient, "--cap-ambient", "cap_ambient");
+    plan_one(ops, o.pdeathsig, "--pdeathsig", "pdeathsig");
     plan_directory(ops, o.cwd, "--cwd", "cwd");
     plan_exec(o, ops);
     plan_fds(o, ops);
+    plan_one(ops, o.ctty, "--ctty", "ctty");
+    plan_flag(ops, o.no_new_privs, "--no-new-privs", "no_new_privs");
+    plan_landlock(o, ops);
+    plan_one(ops, o.seccomp_deny, "--seccomp-deny", "seccomp_deny");
     return ops;
 }
 

@@ -62,6 +62,41 @@ void add_process_options(CLI::App &sub, RunOptions &o) {
         ->excludes(setsid);
 }
 
+void add_sandbox_options(CLI::App &sub, RunOptions &o) {
+    sub.add_option("--unshare", o.unshare,
+                   "new namespaces: user,mnt,pid,net,uts,ipc,cgroup,time (pid: the program is pid 1)")
+        ->type_name("LIST");
+    sub.add_option("--uid-map", o.uid_map, "uid map of the new user namespace, lines separated by ','")
+        ->type_name("\"IN OUT COUNT\"");
+    sub.add_option("--gid-map", o.gid_map, "gid map of the new user namespace (setgroups denied if needed)")
+        ->type_name("\"IN OUT COUNT\"");
+    sub.add_option("--hostname", o.hostname, "host name (needs --unshare uts)")->type_name("NAME");
+    add_repeatable(sub, "--remount-ro", o.remount_ro, "make the mount at PATH read-only (needs --unshare mnt)")
+        ->type_name("PATH");
+    sub.add_option("--cgroup", o.cgroup, "cgroup v2 directory the program is born in (CLONE_INTO_CGROUP)")
+        ->type_name("DIR");
+    sub.add_flag("--no-new-privs", o.no_new_privs, "set no_new_privs");
+    sub.add_option("--seccomp-deny", o.seccomp_deny, "these system calls fail with EPERM (seccomp filter)")
+        ->type_name("LIST");
+    add_repeatable(sub, "--landlock-ro", o.landlock_ro, "Landlock: read and execute beneath PATH (repeatable)")
+        ->type_name("PATH");
+    add_repeatable(sub, "--landlock-rw", o.landlock_rw, "Landlock: read and write beneath PATH (repeatable)")
+        ->type_name("PATH");
+    sub.add_option("--cap-drop", o.cap_drop, "drop capabilities (bounding, inheritable; so P and E at exec)")
+        ->type_name("LIST|all");
+    sub.add_option("--cap-ambient", o.cap_ambient, "ambient capabilities, kept across --uid")->type_name("LIST");
+    sub.add_flag("--keep-caps", o.keep_caps, "keep the permitted set across --uid");
+    sub.add_option("--pdeathsig", o.pdeathsig, "signal the program gets when this command dies")->type_name("SIG");
+    sub.add_option("--ctty", o.ctty, "make the program's fd N its controlling terminal (implies --setsid)")
+        ->type_name("N");
+    sub.add_option("--nice", o.nice, "nice value")->type_name("N");
+    sub.add_option("--cpus", o.cpus, "CPU affinity")->type_name("LIST");
+    sub.add_option("--oom-score-adj", o.oom_score_adj, "oom_score_adj")->type_name("N");
+    sub.add_option("--ioprio", o.ioprio, "I/O priority: rt:N, be:N, idle")->type_name("CLASS[:N]");
+    sub.add_option("--personality", o.personality, "execution domain (addr_no_randomize, linux32, ...)")
+        ->type_name("LIST");
+}
+
 void add_exec_options(CLI::App &sub, RunOptions &o) {
     add_repeatable(sub, "--env", o.env, "set NAME in the environment (repeatable)")->type_name("NAME=VALUE");
     sub.add_flag("--clearenv", o.clearenv, "start from an empty environment (default: this command's)");
@@ -82,6 +117,7 @@ Runner setup_run(CLI::App &sub) {
     add_stream_options(sub, *o);
     add_fd_options(sub, *o);
     add_process_options(sub, *o);
+    add_sandbox_options(sub, *o);
     add_exec_options(sub, *o);
     sub.footer("Exit status: the program's own; 128+N if signal N killed it; 127 if it was not found; 126 if it "
                "could not be executed; 125 if another op failed; 2 for a bad command line.");

@@ -51,7 +51,31 @@ struct RunOptions {
     bool clearenv = false;
     std::optional<std::string> argv0;
     std::vector<std::string> command; // PROGRAM [ARGS...]
+    // sandbox and container options (docs/keys.md)
+    std::optional<std::string> unshare; // "pid" is made at birth (ep_open_how.namespaces)
+    std::optional<std::string> uid_map;
+    std::optional<std::string> gid_map;
+    std::optional<std::string> hostname;
+    std::vector<std::string> remount_ro;
+    std::optional<std::string> cgroup; // at birth: CLONE_INTO_CGROUP
+    bool no_new_privs = false;
+    std::optional<std::string> seccomp_deny;
+    std::vector<std::string> landlock_ro;
+    std::vector<std::string> landlock_rw;
+    std::optional<std::string> cap_drop;
+    std::optional<std::string> cap_ambient;
+    bool keep_caps = false;
+    std::optional<std::string> pdeathsig;
+    std::optional<std::string> ctty; // implies --setsid
+    std::optional<std::string> nice;
+    std::optional<std::string> cpus;
+    std::optional<std::string> oom_score_adj;
+    std::optional<std::string> ioprio;
+    std::optional<std::string> personality;
 };
+
+// --unshare's list without "pid", and whether it had "pid" (made at birth by ep_open()).
+std::string unshare_without_pid(const std::string &list, bool &pid);
 
 // One ep_config() call of the plan.
 struct Op {

@@ -7,8 +7,12 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/ioprio.h>
+#include <linux/nsfs.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,6 +27,7 @@
 
 #include "emptyproc/emptyproc.h"
 #include "names.hpp"
+#include "sandbox.hpp"
 
 namespace ep::detail {
 namespace {
@@ -498,6 +503,329 @@ int parse_resetids(const Call &, Record &out, std::string &) {
 int parse_execpath(const Call &c, Record &out, std::string &) {
     out.op = EP_OP_SEARCH_PATH;
     set_string(out, c.str);
+    return 0;
+}
+
+// ---- sandbox and container keys (issue 7) ------------------------------------------------------------
+
+int parse_unshare(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_UNSHARE;
+    std::string bad;
+    auto flags = namespace_flags(c.str, bad);
+    if (!flags)
+        return invalid(msg, "unknown namespace " + quoted(bad) + " (" + namespace_names() + ")");
+    if (*flags & CLONE_NEWPID)
+        return invalid(msg, "a new pid namespace is made at ep_open() (ep_open_how.namespaces = CLONE_NEWPID): "
+                            "unshare(CLONE_NEWPID) would only move the program's children");
+    out.a = static_cast<int64_t>(*flags);
+    return 0;
+}
+
+// "IN OUT COUNT[,IN OUT COUNT...]" (newlines also separate) -> the kernel's "IN OUT COUNT\n" lines.
+int parse_id_map(const Call &c, Record &out, std::string &msg, int which) {
+    out.op = EP_OP_ID_MAP;
+    out.c = which;
+    std::string text;
+    std::string_view v = c.str;
+    size_t lines = 0;
+    while (!v.empty()) {
+        size_t end = v.find_first_of(",\n");
+        std::string_view line = v.substr(0, end);
+        uint32_t n[3];
+        size_t got = 0;
+        std::string_view rest = line;
+        while (got < 3) {
+            while (!rest.empty() && rest[0] == ' ')
+                rest.remove_prefix(1);
+            size_t sp = rest.find(' ');
+            auto num = parse_decimal<uint32_t>(rest.substr(0, sp), 0xfffffffeu);
+            if (!num)
+                break;
+            n[got++] = *num;
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp);
+        }
+        while (!rest.empty() && rest[0] == ' ')
+            rest.remove_prefix(1);
+        if (got != 3 || !rest.empty() || n[2] == 0)
+            return invalid(msg, "map line " + quoted(line) + " is not \"INSIDE OUTSIDE COUNT\" (COUNT >= 1)");
+        if (++lines > 340)
+            return invalid(msg, "more than 340 map lines (the kernel's limit)");
+        text += std::to_string(n[0]) + " " + std::to_string(n[1]) + " " + std::to_string(n[2]) + "\n";
+        if (end == std::string_view::npos)
+            break;
+        v.remove_prefix(end + 1);
+    }
+    if (text.empty())
+        return invalid(msg, "the map is empty");
+    set_string(out, text.c_str());
+    return 0;
+}
+int parse_uid_map(const Call &c, Record &out, std::string &msg) {
+    return parse_id_map(c, out, msg, EP_ID_MAP_UID);
+}
+int parse_gid_map(const Call &c, Record &out, std::string &msg) {
+    return parse_id_map(c, out, msg, EP_ID_MAP_GID);
+}
+
+int parse_setns(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SETNS;
+    int type = ioctl(c.aux, NS_GET_NSTYPE);
+    if (type < 0)
+        return invalid(msg, "fd " + std::to_string(c.aux) + " is not a namespace (/proc/<pid>/ns/<type>)");
+    out.a = type;
+    out.caller_fd = c.aux;
+    return 0;
+}
+
+int parse_hostname(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SETHOSTNAME;
+    size_t n = std::strlen(c.str);
+    if (n == 0 || n > 64)
+        return invalid(msg, "a host name is 1 to 64 bytes long");
+    set_string(out, c.str);
+    return 0;
+}
+
+int parse_cgroup(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CGROUP;
+    if (c.cmd == EP_CONFIG_SET_FD) {
+        set_string(out, "");
+        out.caller_fd = c.aux;
+        return 0;
+    }
+    if (int err = nonempty_path(c, msg))
+        return err;
+    set_string(out, c.str);
+    path_dirfd(c, out);
+    return 0;
+}
+
+int parse_no_new_privs(const Call &, Record &out, std::string &) {
+    out.op = EP_OP_NO_NEW_PRIVS;
+    return 0;
+}
+
+int parse_seccomp(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SECCOMP;
+    if (c.aux % 8 != 0 || static_cast<unsigned>(c.aux) > EP_SECCOMP_INSNS_MAX * 8u)
+        return invalid(msg, "a seccomp program is an array of struct sock_filter (8 bytes each, at most " +
+                                std::to_string(EP_SECCOMP_INSNS_MAX) + "), not " + std::to_string(c.aux) + " bytes");
+    out.payload.assign(static_cast<const char *>(c.bin), static_cast<size_t>(c.aux));
+    return 0;
+}
+
+int parse_seccomp_deny(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_SECCOMP;
+    std::vector<int> nrs;
+    std::string_view list = c.str;
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        auto nr = syscall_number(item);
+        if (!nr)
+            return invalid(msg, "unknown system call " + quoted(item) + " (a name like openat, or a number)");
+        nrs.push_back(*nr);
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+    }
+    if (nrs.empty() || nrs.size() > 1000)
+        return invalid(msg, "expected 1 to 1000 system calls");
+    auto prog = seccomp_deny_program(nrs);
+    out.payload.assign(reinterpret_cast<const char *>(prog.data()), prog.size() * sizeof(prog[0]));
+    return 0;
+}
+
+int parse_landlock(const Call &c, Record &out, std::string &) {
+    out.op = EP_OP_LANDLOCK;
+    out.caller_fd = c.aux;
+    return 0;
+}
+
+int parse_caps(const Call &c, Record &out, std::string &msg, uint16_t op) {
+    out.op = op;
+    std::string bad;
+    auto mask = capability_mask(c.str, bad);
+    if (!mask)
+        return invalid(msg, "unknown capability " + quoted(bad) + " (names like net_admin or CAP_SYS_ADMIN, 0-" +
+                                std::to_string(cap_last_cap()) + ", or \"all\")");
+    out.a = static_cast<int64_t>(*mask);
+    return 0;
+}
+int parse_cap_drop(const Call &c, Record &out, std::string &msg) {
+    return parse_caps(c, out, msg, EP_OP_CAP_DROP);
+}
+int parse_cap_ambient(const Call &c, Record &out, std::string &msg) {
+    return parse_caps(c, out, msg, EP_OP_CAP_AMBIENT);
+}
+
+int parse_keep_caps(const Call &, Record &out, std::string &) {
+    out.op = EP_OP_KEEP_CAPS;
+    return 0;
+}
+
+int parse_pdeathsig(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_PDEATHSIG;
+    auto sig = signal_number(c.str);
+    if (!sig)
+        return invalid(msg, "unknown signal " + quoted(c.str) + " (names like TERM or KILL, or 1-64)");
+    out.a = *sig;
+    return 0;
+}
+
+int parse_ctty(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CTTY;
+    return child_fd(c, c.str, out, msg);
+}
+
+std::optional<int64_t> parse_signed(std::string_view s, int64_t lo, int64_t hi) {
+    int64_t v = 0;
+    if (s.empty() || s[0] == '+')
+        return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
+        return std::nullopt;
+    return v;
+}
+
+int parse_nice(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_NICE;
+    auto v = parse_signed(c.str, -20, 19);
+    if (!v)
+        return invalid(msg, "nice value " + quoted(c.str) + " is not a number from -20 to 19");
+    out.a = *v;
+    return 0;
+}
+
+// "0-3,6,8-9" -> a CPU mask in 8-byte words.
+int parse_cpus(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_CPUS;
+    constexpr unsigned kMax = EP_CPUS_BYTES_MAX * 8;
+    std::vector<uint64_t> words;
+    std::string_view list = c.str;
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        size_t dash = item.find('-');
+        auto lo = parse_decimal<unsigned>(item.substr(0, dash), kMax - 1);
+        auto hi = dash == std::string_view::npos ? lo : parse_decimal<unsigned>(item.substr(dash + 1), kMax - 1);
+        if (!lo || !hi || *hi < *lo)
+            return invalid(msg,
+                           "CPU range " + quoted(item) + " is not N or N-M (CPUs 0-" + std::to_string(kMax - 1) + ")");
+        for (unsigned cpu = *lo; cpu <= *hi; cpu++) {
+            if (words.size() <= cpu / 64)
+                words.resize(cpu / 64 + 1);
+            words[cpu / 64] |= 1ull << (cpu % 64);
+        }
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+    }
+    if (words.empty())
+        return invalid(msg, "the CPU list is empty");
+    out.payload.assign(reinterpret_cast<const char *>(words.data()), words.size() * 8);
+    return 0;
+}
+
+int parse_oom_score_adj(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_OOM_SCORE_ADJ;
+    auto v = parse_signed(c.str, -1000, 1000);
+    if (!v)
+        return invalid(msg, "oom_score_adj " + quoted(c.str) + " is not a number from -1000 to 1000");
+    out.a = *v;
+    set_string(out, std::to_string(*v).c_str());
+    return 0;
+}
+
+// "rt:N" / "realtime:N", "be:N" / "best-effort:N" (N 0-7), "idle", "none"; or the raw number.
+int parse_ioprio(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_IOPRIO;
+    std::string_view v = c.str;
+    size_t colon = v.find(':');
+    std::string_view cls = v.substr(0, colon);
+    int klass = -1;
+    if (cls == "rt" || cls == "realtime")
+        klass = IOPRIO_CLASS_RT;
+    else if (cls == "be" || cls == "best-effort")
+        klass = IOPRIO_CLASS_BE;
+    else if (cls == "idle")
+        klass = IOPRIO_CLASS_IDLE;
+    else if (cls == "none")
+        klass = IOPRIO_CLASS_NONE;
+    unsigned level = 0;
+    if (klass == IOPRIO_CLASS_RT || klass == IOPRIO_CLASS_BE) {
+        auto l = colon == std::string_view::npos ? std::optional<unsigned>(4)
+                                                 : parse_decimal<unsigned>(v.substr(colon + 1), 7);
+        if (!l)
+            return invalid(msg, "I/O priority level " + quoted(v.substr(colon + 1)) + " is not 0-7");
+        level = *l;
+    } else if (klass >= 0 && colon != std::string_view::npos) {
+        return invalid(msg, "the " + std::string(cls) + " class takes no level");
+    }
+    if (klass < 0)
+        return invalid(msg, "I/O priority " + quoted(v) + " is not rt:N, be:N, idle or none");
+    out.a = IOPRIO_PRIO_VALUE(klass, level);
+    return 0;
+}
+
+// A number (0x... allowed), or names joined by ',': linux, linux32, addr_no_randomize,
+// read_implies_exec, addr_compat_layout, mmap_page_zero, short_inode, whole_seconds, sticky_timeouts,
+// addr_limit_3gb, uname26.
+int parse_personality(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_PERSONALITY;
+    static constexpr struct {
+        const char *name;
+        unsigned long value;
+    } kNames[] = {{"linux", PER_LINUX},
+                  {"linux32", PER_LINUX32},
+                  {"addr_no_randomize", ADDR_NO_RANDOMIZE},
+                  {"read_implies_exec", READ_IMPLIES_EXEC},
+                  {"addr_compat_layout", ADDR_COMPAT_LAYOUT},
+                  {"mmap_page_zero", MMAP_PAGE_ZERO},
+                  {"short_inode", SHORT_INODE},
+                  {"whole_seconds", WHOLE_SECONDS},
+                  {"sticky_timeouts", STICKY_TIMEOUTS},
+                  {"addr_limit_3gb", ADDR_LIMIT_3GB},
+                  {"uname26", UNAME26}};
+    std::string_view v = c.str;
+    unsigned long persona = 0;
+    if (!v.empty() && v[0] >= '0' && v[0] <= '9') {
+        int base = v.size() > 2 && v[1] == 'x' ? 16 : 10;
+        std::string_view digits = base == 16 ? v.substr(2) : v;
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), persona, base);
+        if (ec != std::errc() || p != digits.data() + digits.size() || persona > 0xffffffffu || persona == 0xffffffffu)
+            return invalid(msg, "personality " + quoted(v) + " is not a number below 0xffffffff");
+        out.a = static_cast<int64_t>(persona);
+        return 0;
+    }
+    while (!v.empty()) {
+        size_t comma = v.find(',');
+        std::string_view item = v.substr(0, comma);
+        bool known = false;
+        for (const auto &n : kNames)
+            if (item == n.name) {
+                persona |= n.value;
+                known = true;
+            }
+        if (!known)
+            return invalid(msg, "unknown personality " + quoted(item) +
+                                    " (linux, linux32, addr_no_randomize, read_implies_exec, addr_compat_layout, "
+                                    "mmap_page_zero, short_inode, whole_seconds, sticky_timeouts, addr_limit_3gb, "
+                                    "uname26, or a number)");
+        if (comma == std::string_view::npos)
+            break;
+        v.remove_prefix(comma + 1);
+    }
+    out.a = static_cast<int64_t>(persona);
+    return 0;
+}
+
+int parse_remount_ro(const Call &c, Record &out, std::string &msg) {
+    out.op = EP_OP_REMOUNT_RO;
+    if (int err = nonempty_path(c, msg))
+        return err;
+    set_string(out, c.str);
+    path_dirfd(c, out);
     return 0;
 }
 

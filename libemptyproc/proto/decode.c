@@ -12,7 +12,8 @@
 #define EP_LIMIT_FD_NUMBER 0x7fffffffLL
 #define EP_NSIG 64
 
-enum payload_kind { PAYLOAD_NONE, PAYLOAD_STRING, PAYLOAD_GROUPS };
+/* PAYLOAD_UNKNOWN (0): the gaps of the table, op numbers no one has taken. */
+enum payload_kind { PAYLOAD_UNKNOWN, PAYLOAD_NONE, PAYLOAD_STRING, PAYLOAD_GROUPS, PAYLOAD_BINARY };
 enum fd_use { FD_NONE, FD_REQUIRED, FD_OPTIONAL };
 
 struct op_shape {
@@ -51,17 +52,32 @@ static const struct op_shape shapes[EP_OP__COUNT] = {
     [EP_OP_FCHDIR] = {PAYLOAD_NONE, FD_NONE, 0},
     [EP_OP_RESETIDS] = {PAYLOAD_NONE, FD_NONE, 0},
     [EP_OP_SEARCH_PATH] = {PAYLOAD_STRING, FD_NONE, 1},
+    /* sandbox */
+    [EP_OP_UNSHARE] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_ID_MAP] = {PAYLOAD_STRING, FD_NONE, 0},
+    [EP_OP_SETNS] = {PAYLOAD_NONE, FD_REQUIRED, 0},
+    [EP_OP_SETHOSTNAME] = {PAYLOAD_STRING, FD_NONE, 0},
+    [EP_OP_CGROUP] = {PAYLOAD_STRING, FD_OPTIONAL, 1},
+    [EP_OP_NO_NEW_PRIVS] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_SECCOMP] = {PAYLOAD_BINARY, FD_NONE, 0},
+    [EP_OP_LANDLOCK] = {PAYLOAD_NONE, FD_REQUIRED, 0},
+    [EP_OP_CAP_DROP] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_CAP_AMBIENT] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_KEEP_CAPS] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_PDEATHSIG] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_CTTY] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_NICE] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_CPUS] = {PAYLOAD_BINARY, FD_NONE, 0},
+    [EP_OP_OOM_SCORE_ADJ] = {PAYLOAD_STRING, FD_NONE, 0},
+    [EP_OP_IOPRIO] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_PERSONALITY] = {PAYLOAD_NONE, FD_NONE, 0},
+    [EP_OP_REMOUNT_RO] = {PAYLOAD_STRING, FD_OPTIONAL, 0},
 };
 
-/* Op codes the table defines: the codes are not contiguous (ranges per feature), so a gap is as
- * unknown as a code past the end. */
-static int op_defined(uint32_t op) {
-    if (op >= 1 && op <= EP_OP_EXEC)
-        return 1;
-    if (op >= EP_OP_SCHED && op <= EP_OP_SEARCH_PATH) /* posix_spawn */
-        return 1;
-    return 0;
-}
+/* The namespace types unshare and setns may name (never CLONE_NEWPID for unshare). */
+#define EP_NS_UNSHARE_OK                                                                                               \
+    (0x10000000LL | 0x00020000LL | 0x40000000LL | 0x04000000LL | 0x08000000LL | 0x02000000LL | 0x00000080LL)
+#define EP_NS_SETNS_OK (EP_NS_UNSHARE_OK | 0x20000000LL)
 
 static int is_fd_number(int64_t v) {
     return v >= 0 && v <= EP_LIMIT_FD_NUMBER;
@@ -102,6 +118,31 @@ static int check_args(const struct ep_wire_rec *r) {
         return is_fd_number(r->a);
     case EP_OP_DUP:
         return is_fd_number(r->a) && is_fd_number(r->b);
+    case EP_OP_UNSHARE: /* user, mnt, net, uts, ipc, cgroup, time */
+        return r->a != 0 && (r->a & ~EP_NS_UNSHARE_OK) == 0;
+    case EP_OP_SETNS:
+        return r->a >= 0 && (r->a & ~EP_NS_SETNS_OK) == 0;
+    case EP_OP_ID_MAP:
+        return r->c == EP_ID_MAP_UID || r->c == EP_ID_MAP_GID;
+    case EP_OP_SECCOMP:
+        return r->len >= 8 && r->len % 8 == 0 && r->len <= EP_SECCOMP_INSNS_MAX * 8u;
+    case EP_OP_CPUS:
+        return r->len >= 8 && r->len % 8 == 0 && r->len <= EP_CPUS_BYTES_MAX;
+    case EP_OP_CAP_DROP:
+    case EP_OP_CAP_AMBIENT:
+        return r->a >= 0 && ((uint64_t)r->a & ~(uint64_t)EP_CAP_MASK_ALL) == 0;
+    case EP_OP_PDEATHSIG:
+        return r->a >= 1 && r->a <= EP_NSIG;
+    case EP_OP_CTTY:
+        return is_fd_number(r->a);
+    case EP_OP_NICE:
+        return r->a >= -20 && r->a <= 19;
+    case EP_OP_OOM_SCORE_ADJ:
+        return r->a >= -1000 && r->a <= 1000;
+    case EP_OP_IOPRIO:
+        return r->a >= 0 && r->a <= 0xffff;
+    case EP_OP_PERSONALITY:
+        return r->a >= 0 && r->a <= 0xffffffffLL;
     default:
         return 1; /* no numeric arguments (SIGMASK & co take any 64-bit set) */
     }
@@ -112,8 +153,8 @@ static int check_payload(const struct ep_wire_rec *r, const unsigned char *p) {
     const struct op_shape *s = &shapes[r->op];
     if (s->payload == PAYLOAD_NONE)
         return r->len == 0;
-    if (s->payload == PAYLOAD_GROUPS)
-        return 1; /* length tied to the count in check_args() */
+    if (s->payload == PAYLOAD_GROUPS || s->payload == PAYLOAD_BINARY)
+        return 1; /* length tied to the count, or checked, in check_args() */
     if (r->len == 0 || r->len > EP_WIRE_STR_MAX || p[r->len - 1] != 0)
         return 0;
     for (uint32_t i = 0; i + 1 < r->len; i++)
@@ -150,7 +191,8 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
             return -EPROTO;
         const struct ep_wire_rec *r = (const struct ep_wire_rec *)p;
         *bad_index = r->index;
-        if (r->op == 0 || r->op >= EP_OP__COUNT || !op_defined(r->op) || r->rsvd != 0 || r->rsvd2 != 0)
+        if (r->op == 0 || r->op >= EP_OP__COUNT || shapes[r->op].payload == PAYLOAD_UNKNOWN || r->rsvd != 0 ||
+            r->rsvd2 != 0)
             return -EPROTO;
         if (r->op == EP_OP_EXEC && i + 1 != h->nrec) /* nothing can follow an exec */
             return -EPROTO;
@@ -168,7 +210,7 @@ int ep_wire_check_frame(const void *buf, uint32_t len, uint32_t nfds, struct ep_
             /* fchdir, exec by fd and friends need the descriptor they name */
             if (r->op == EP_OP_EXEC_TARGET && r->c == EP_EXEC_FD)
                 return -EINVAL;
-            if (r->op == EP_OP_CHDIR && r->len == 1)
+            if ((r->op == EP_OP_CHDIR || r->op == EP_OP_CGROUP) && r->len == 1)
                 return -EINVAL;
             if (r->op == EP_OP_EXEC_TARGET && r->len == 1)
                 return -EINVAL;

@@ -84,6 +84,26 @@ struct ep_wire_rec {
  *   FCHDIR      a = child fd                                           -
  *   RESETIDS    -                                                      -
  *   SEARCH_PATH -                                                      PATH for EXEC_TARGET SEARCH ("" ok)
+ * Sandbox ops (issue 7; explicit numbers 48-111, docs/keys.md):
+ *   UNSHARE     a = CLONE_NEW* flags (never CLONE_NEWPID: that is made at birth)  -
+ *   ID_MAP      c = 0 uid_map / 1 gid_map; remembered for UNSHARE of a userns  "IN OUT COUNT\n"... (string)
+ *   SETNS       fd = a namespace descriptor, a = its CLONE_NEW* type           -
+ *   SETHOSTNAME -                                                      name (string)
+ *   CGROUP      fd = cgroup directory?; "" with fd = the fd itself      path (string)
+ *   NO_NEW_PRIVS -                                                     -
+ *   SECCOMP     -                                                      struct sock_filter[] (binary)
+ *   LANDLOCK    fd = a Landlock ruleset                                -
+ *   CAP_DROP    a = capability mask (bounding + inheritable)           -
+ *   CAP_AMBIENT a = capability mask raised into inheritable + ambient  -
+ *   KEEP_CAPS   -                                                      -
+ *   PDEATHSIG   a = signal 1..64                                       -
+ *   CTTY        a = child fd N (TIOCSCTTY)                             -
+ *   NICE        a = -20..19                                            -
+ *   CPUS        -                                                      cpu mask, 8-byte words (binary)
+ *   OOM_SCORE_ADJ a = -1000..1000                                      the same in decimal (string)
+ *   IOPRIO      a = ioprio value (class << 13 | data)                  -
+ *   PERSONALITY a = persona (0..0xffffffff)                            -
+ *   REMOUNT_RO  fd = dirfd?                                            mount point (string)
  * "fd = x?" means fd_index may be EP_WIRE_NO_FD (x is then AT_FDCWD). EXEC's string is argv[0] when
  * no ARGV record came: the stub decides at exec time, so a retried exec (sync mode) stays right.
  */
@@ -116,8 +136,34 @@ enum ep_wire_op_code {
     EP_OP_FCHDIR = 36,
     EP_OP_RESETIDS = 37,
     EP_OP_SEARCH_PATH = 38,
+    /* sandbox and container ops (issue 7): 48-111 */
+    EP_OP_UNSHARE = 48,
+    EP_OP_ID_MAP = 49,
+    EP_OP_SETNS = 50,
+    EP_OP_SETHOSTNAME = 51,
+    EP_OP_CGROUP = 52,
+    EP_OP_NO_NEW_PRIVS = 53,
+    EP_OP_SECCOMP = 54,
+    EP_OP_LANDLOCK = 55,
+    EP_OP_CAP_DROP = 56,
+    EP_OP_CAP_AMBIENT = 57,
+    EP_OP_KEEP_CAPS = 58,
+    EP_OP_PDEATHSIG = 59,
+    EP_OP_CTTY = 60,
+    EP_OP_NICE = 61,
+    EP_OP_CPUS = 62,
+    EP_OP_OOM_SCORE_ADJ = 63,
+    EP_OP_IOPRIO = 64,
+    EP_OP_PERSONALITY = 65,
+    EP_OP_REMOUNT_RO = 66,
     EP_OP__COUNT = 112
 };
+
+#define EP_ID_MAP_UID 0
+#define EP_ID_MAP_GID 1
+#define EP_SECCOMP_INSNS_MAX 4096u            /* BPF_MAXINSNS */
+#define EP_CPUS_BYTES_MAX 1024u               /* 8192 CPUs */
+#define EP_CAP_MASK_ALL 0x7fffffffffffffffULL /* capabilities 0..62 (the caller checks cap_last_cap) */
 
 #define EP_SETUID_CLEAR_GROUPS 1 /* setgroups(0) first: no "groups" op came before "uid" */
 

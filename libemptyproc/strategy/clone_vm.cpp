@@ -138,6 +138,11 @@ int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg)
     ca.exit_signal = SIGCHLD;
     ca.stack = reinterpret_cast<uint64_t>(region->stack_lo());
     ca.stack_size = kStack;
+    ca.flags |= launch.clone_flags; // CLONE_NEWPID: the stub is pid 1 of a new pid namespace
+    if (launch.cgroup_fd >= 0) {    // born in the cgroup: nothing of it ever runs outside
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = static_cast<uint64_t>(launch.cgroup_fd);
+    }
 
     long pid;
     {
@@ -151,7 +156,8 @@ int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg)
         prctl(PR_SET_NAME, own_name);
     }
     if (pid < 0) {
-        msg = "clone3(CLONE_VM|CLONE_FILES|CLONE_PIDFD): " + std::string(strerror(static_cast<int>(-pid)));
+        msg = std::string("clone3(CLONE_VM|CLONE_FILES|CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : "") +
+              (launch.cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): " + strerror(static_cast<int>(-pid));
         return static_cast<int>(pid);
     }
     out.pidfd.reset(pidfd);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // strategy.cpp - the table of strategies: adding one is one row and one file.
 #include <cerrno>
+#include <string>
 
 #include "emptyproc/emptyproc.h"
 #include "strategy.hpp"
@@ -18,6 +19,16 @@ struct StrategyRow {
 constexpr StrategyRow kStrategies[] = {
     {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm},
 };
+// Strategies whose stub is created by ep_open() itself, so that clone3 can give it a new pid
+// namespace or a cgroup at birth (StubLaunch::clone_flags, cgroup_fd).
+constexpr uint32_t kBirthStrategies[] = {EP_STRATEGY_CLONE_VM};
+
+bool has_birth(uint32_t strategy) {
+    for (uint32_t s : kBirthStrategies)
+        if (s == strategy)
+            return true;
+    return false;
+}
 } // namespace
 
 bool strategy_known(uint32_t strategy) {
@@ -29,8 +40,14 @@ bool strategy_known(uint32_t strategy) {
 
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {
     for (const auto &s : kStrategies)
-        if (s.id == strategy)
+        if (s.id == strategy) {
+            if ((launch.clone_flags || launch.cgroup_fd >= 0) && !has_birth(strategy)) {
+                msg = std::string("strategy ") + s.name +
+                      " cannot create a namespace or join a cgroup at birth: its stubs exist before ep_open()";
+                return -EOPNOTSUPP;
+            }
             return s.start(launch, out, msg);
+        }
     msg = "unknown strategy " + std::to_string(strategy);
     return -EINVAL;
 }

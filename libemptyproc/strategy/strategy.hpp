@@ -32,6 +32,11 @@ struct StubLaunch {
     uint32_t flags = 0;
     uint32_t nkeep = 0;
     int keep[4] = {-1, -1, -1, -1}; // EP_STUB_KEEP_MAX
+    // At birth (ep_open_how VER1): namespaces to create with the stub (CLONE_NEWPID) and a cgroup
+    // directory to be born in (CLONE_INTO_CGROUP), or -1. Only strategies that create the stub at
+    // ep_open() can honour them; start_stub() refuses the others with EOPNOTSUPP.
+    uint64_t clone_flags = 0;
+    int cgroup_fd = -1;
 };
 
 // Start a paused stub. The stub owns private copies of launch.keep[]; the caller closes its own

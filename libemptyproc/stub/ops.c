@@ -23,6 +23,9 @@ void ep_stub_init(struct ep_stub *st, const struct ep_stub_args *args) {
     st->arena = args->arena;
     st->arena_size = args->arena_size;
     st->arena_used = 0;
+    st->id_map[0] = 0;
+    st->id_map[1] = 0;
+    st->ppid = sys_getppid();
 }
 
 /* ---- descriptors ------------------------------------------------------------------------------ */
@@ -351,6 +354,10 @@ static int arena_put(struct ep_stub *st, char tag, const char *s, uint32_t len, 
     return 0;
 }
 
+int ep_stub_arena_put(struct ep_stub *st, char tag, const char *s, uint32_t len, const char **out) {
+    return arena_put(st, tag, s, len, out);
+}
+
 static int op_exec_target(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     int fd = op->fd_index >= 0 ? take(ff, op->fd_index) : -1;
     int err = arena_put(st, 'X', op->data, op->len, &st->exec_str);
@@ -438,7 +445,7 @@ int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_w
     case EP_OP_SEARCH_PATH:
         return arena_put(st, 'P', op->data, op->len, 0);
     default:
-        return -EINVAL;
+        return ep_stub_apply_sandbox(st, ff, op);
     }
     return r < 0 ? (int)r : 0;
 }

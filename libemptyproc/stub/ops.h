@@ -26,6 +26,8 @@ struct ep_stub {
     unsigned char *arena; /* tagged strings: 'A' argv, 'E' env, 'X' exec target */
     uint64_t arena_size;
     uint64_t arena_used;
+    const char *id_map[2]; /* uid_map, gid_map text (in the arena) for the next user namespace, or 0 */
+    long ppid;             /* the parent at S0: pdeathsig re-checks it */
 };
 
 /* The descriptors of the frame being applied: where each now is, and whether it was consumed. */
@@ -51,6 +53,13 @@ void ep_stub_drop_fds(struct ep_frame_fds *ff);
 
 /* Apply one record (any op but EXEC). Returns 0 or -errno. */
 int ep_stub_apply(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op);
+
+/* Apply one sandbox op (stub/ops_sandbox.c): namespaces, cgroup, caps, seccomp, ... Returns 0,
+ * -errno, or -EINVAL for an op it does not know. */
+int ep_stub_apply_sandbox(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op);
+
+/* Store a string in the arena under a tag other than 'A'/'E' (ops.c). */
+int ep_stub_arena_put(struct ep_stub *st, char tag, const char *s, uint32_t len, const char **out);
 
 /* S2: exec the target (op is the EXEC record). Returns only on failure, with -errno, signals
  * blocked again and st->exec_pipe still open: close it once the failure is reported. */

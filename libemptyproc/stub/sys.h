@@ -206,6 +206,63 @@ static inline long sys_getuid(void) {
 static inline long sys_getgid(void) {
     return EP_SC0(__NR_getgid);
 }
+/* ---- sandbox ops (stub/ops_sandbox.c) ---- */
+static inline long sys_getppid(void) {
+    return EP_SC0(__NR_getppid);
+}
+static inline long sys_read(int fd, void *buf, size_t n) {
+    return EP_SC3(__NR_read, fd, buf, n);
+}
+static inline long sys_write(int fd, const void *buf, size_t n) {
+    return EP_SC3(__NR_write, fd, buf, n);
+}
+static inline long sys_pipe2(int *fds, int flags) {
+    return EP_SC2(__NR_pipe2, fds, flags);
+}
+static inline long sys_wait4(long pid, int *status, int options) {
+    return EP_SC4(__NR_wait4, pid, status, options, 0);
+}
+static inline long sys_setns(int fd, long nstype) {
+    return EP_SC2(__NR_setns, fd, nstype);
+}
+static inline long sys_sethostname(const char *name, size_t len) {
+    return EP_SC2(__NR_sethostname, name, len);
+}
+static inline long sys_mount(const char *src, const char *target, const char *type, unsigned long flags,
+                             const void *data) {
+    return EP_SC5(__NR_mount, src, target, type, flags, data);
+}
+static inline long sys_statfs(const char *path, void *buf) {
+    return EP_SC2(__NR_statfs, path, buf);
+}
+static inline long sys_prctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d) {
+    return EP_SC5(__NR_prctl, op, a, b, c, d);
+}
+static inline long sys_capget(void *hdr, void *data) {
+    return EP_SC2(__NR_capget, hdr, data);
+}
+static inline long sys_capset(void *hdr, const void *data) {
+    return EP_SC2(__NR_capset, hdr, data);
+}
+static inline long sys_seccomp(unsigned op, unsigned flags, const void *args) {
+    return EP_SC3(__NR_seccomp, op, flags, args);
+}
+static inline long sys_landlock_restrict_self(int fd, unsigned flags) {
+    return EP_SC2(__NR_landlock_restrict_self, fd, flags);
+}
+static inline long sys_setpriority(int which, int who, int prio) {
+    return EP_SC3(__NR_setpriority, which, who, prio);
+}
+static inline long sys_sched_setaffinity(int pid, size_t len, const void *mask) {
+    return EP_SC3(__NR_sched_setaffinity, pid, len, mask);
+}
+static inline long sys_ioprio_set(int which, int who, int prio) {
+    return EP_SC3(__NR_ioprio_set, which, who, prio);
+}
+static inline long sys_personality(unsigned long persona) {
+    return EP_SC1(__NR_personality, persona);
+}
+
 static inline __attribute__((noreturn)) void sys_exit_group(int status) {
     for (;;)
         EP_SC1(__NR_exit_group, status);

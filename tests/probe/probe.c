@@ -16,6 +16,11 @@
  *   write FD TEXT   write TEXT and a newline to FD
  *   read FD  copy FD to stdout until EOF, as "read=<line>" lines
  *   kill SIG raise(SIG)
+ *   sandbox  nspid, cap.inh/prm/eff/bnd/amb, nonewprivs, seccomp, cpus, nice, oom_score_adj,
+ *            cgroup, hostname, uid_map, gid_map, setgroups, ns.<type> (inode), pdeathsig, ioprio,
+ *            personality (hex), tty_nr, ro.<path> for "/" (1 if read-only)
+ *   try CALL run uname / getcwd / getpid and print "try.CALL=0" or "try.CALL=<errno name>"
+ *   touch PATH  create PATH: "touch=0" or "touch=<errno name>"
  * The output goes to stdout; nothing else is written there.
  */
 #define _GNU_SOURCE
@@ -29,7 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <errno.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -128,6 +139,73 @@ static void print_sched_and_tty(void) {
     printf("tpgid=%d\n", tpgid);
 }
 
+/* The first line of a small file, or "" */
+static void print_file_line(const char *path, const char *key) {
+    char line[4096] = "";
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = 0;
+        fclose(f);
+    }
+    line[strcspn(line, "\n")] = 0;
+    printf("%s=%s\n", key, line);
+}
+
+static void print_sandbox(void) {
+    print_status_field("NSpid", "nspid");
+    print_status_field("CapInh", "cap.inh");
+    print_status_field("CapPrm", "cap.prm");
+    print_status_field("CapEff", "cap.eff");
+    print_status_field("CapBnd", "cap.bnd");
+    print_status_field("CapAmb", "cap.amb");
+    print_status_field("NoNewPrivs", "nonewprivs");
+    print_status_field("Seccomp", "seccomp");
+    print_status_field("Cpus_allowed_list", "cpus");
+    errno = 0;
+    printf("nice=%d\n", getpriority(PRIO_PROCESS, 0));
+    print_file_line("/proc/self/oom_score_adj", "oom_score_adj");
+    print_file_line("/proc/self/cgroup", "cgroup");
+    struct utsname u;
+    uname(&u);
+    printf("hostname=%s\n", u.nodename);
+    print_file_line("/proc/self/uid_map", "uid_map");
+    print_file_line("/proc/self/gid_map", "gid_map");
+    print_file_line("/proc/self/setgroups", "setgroups");
+    static const char *const ns[] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup", "time"};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i]);
+        if (stat(path, &st) == 0)
+            printf("ns.%s=%lu\n", ns[i], (unsigned long)st.st_ino);
+    }
+    int sig = 0;
+    prctl(PR_GET_PDEATHSIG, &sig);
+    printf("pdeathsig=%d\n", sig);
+    printf("ioprio=%ld\n", syscall(SYS_ioprio_get, 1, 0));
+    printf("personality=%x\n", (unsigned)personality(0xffffffff));
+    FILE *f = fopen("/proc/self/stat", "re");
+    int tty = 0;
+    if (f) {
+        char buf[1024];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        char *p = strrchr(buf, ')');
+        if (p)
+            sscanf(p + 2, "%*c %*d %*d %*d %d", &tty);
+        fclose(f);
+    }
+    printf("tty_nr=%d\n", tty);
+    struct statvfs sv;
+    printf("ro./=%d\n", statvfs("/", &sv) == 0 && (sv.f_flag & ST_RDONLY) ? 1 : 0);
+}
+
+static const char *errno_word(int err) {
+    const char *n = err ? strerrorname_np(err) : "0";
+    return n ? n : "?";
+}
+
 static void print_all(int argc, char **argv) {
     char buf[PATH_MAX];
     printf("argc=%d\n", argc);
@@ -163,6 +241,7 @@ static void print_all(int argc, char **argv) {
     print_fds();
     print_rlimits();
     print_sched_and_tty();
+    print_sandbox();
 }
 
 int main(int argc, char **argv) {
@@ -191,6 +270,25 @@ int main(int argc, char **argv) {
                 line[strcspn(line, "\n")] = 0;
                 printf("read=%s\n", line);
             }
+        } else if (!strcmp(argv[i], "try") && i + 1 < argc) {
+            const char *call = argv[++i];
+            long r = -1;
+            errno = 0;
+            if (!strcmp(call, "uname")) {
+                struct utsname u;
+                r = syscall(SYS_uname, &u);
+            } else if (!strcmp(call, "getcwd")) {
+                char b[PATH_MAX];
+                r = syscall(SYS_getcwd, b, sizeof b);
+            } else if (!strcmp(call, "getpid")) {
+                r = syscall(SYS_getpid);
+            }
+            printf("try.%s=%s\n", call, errno_word(r < 0 ? errno : 0));
+        } else if (!strcmp(argv[i], "touch") && i + 1 < argc) {
+            int fd = open(argv[++i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            printf("touch=%s\n", errno_word(fd < 0 ? errno : 0));
+            if (fd >= 0)
+                close(fd);
         } else if (!strcmp(argv[i], "kill") && i + 1 < argc) {
             fflush(stdout);
             raise(atoi(argv[++i]));

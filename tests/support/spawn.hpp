@@ -130,8 +130,9 @@ struct Output {
 // An empty process opened with one matrix entry; ep_close()d at the end of the scope.
 class Empty {
   public:
-    explicit Empty(const Matrix &m) : m_(m) {
-        ep_open_how h = m.how();
+    explicit Empty(const Matrix &m) : Empty(m, m.how()) {}
+    // With an ep_open_how beyond the matrix entry's (namespaces, cgroup at birth).
+    Empty(const Matrix &m, ep_open_how h) : m_(m) {
         fd_ = ep_open(&h, sizeof h);
         open_err_ = fd_ < 0 ? errno : 0;
         pid_ = fd_ >= 0 ? ep_pid(fd_) : -1;
@@ -181,7 +182,8 @@ class Empty {
 // An Empty with a pipe for the probe's stdout, and the steps of a probe run.
 class Spawn : public Empty {
   public:
-    explicit Spawn(const Matrix &m) : Empty(m) {
+    explicit Spawn(const Matrix &m) : Spawn(m, m.how()) {}
+    Spawn(const Matrix &m, const ep_open_how &h) : Empty(m, h) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) == 0) {
             out_r_.reset(p[0]);
