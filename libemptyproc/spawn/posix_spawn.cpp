@@ -171,8 +171,6 @@ const char *policy_name(int policy) {
 // The attributes glibc's child applies before the file actions, in its order.
 void attributes(Stream &s, const posix_spawnattr_t *a) {
     short flags = a ? a->__flags : 0;
-    if (flags & EP_POSIX_SPAWN_SETCGROUP) // glibc 2.39: clone3(CLONE_INTO_CGROUP), at birth
-        s.set(EP_CONFIG_SET_FD, "cgroup", nullptr, cgroup_slot(a));
     if (flags & POSIX_SPAWN_SETSIGDEF) {
         sigset_t sd = a->__sd;
         sigdelset(&sd, SIGKILL); // glibc's child ignores sigaction's EINVAL on these two
@@ -265,6 +263,10 @@ int spawn(pid_t *pid, int *pidfd, const char *file, const posix_spawn_file_actio
     // FD_CLOEXEC and the ignored signals (at birth), the calling thread's mask (a key).
     ep_open_how how{};
     how.flags = EP_OPEN_INHERIT_FDS | EP_OPEN_INHERIT_SIGIGN;
+    if (flags & EP_POSIX_SPAWN_SETCGROUP) { // as glibc 2.39: clone3(CLONE_INTO_CGROUP), born in it
+        how.flags |= EP_OPEN_CGROUP;
+        how.cgroup_fd = cgroup_slot(a);
+    }
     int fd = ep_open(&how, sizeof how);
     if (fd < 0)
         return errno;

@@ -719,7 +719,7 @@ namespace {
 
 // One spawn with many actions and attributes at once, run by both implementations from the same
 // caller state: everything the probe prints must be equal, except what names the process itself
-// (pid, ppid, its group and session ids) and the stdout pipe (a different pipe each run).
+// (pid, its pid-namespace list, ppid, its group and session ids) and the stdout pipe (a different pipe each run).
 TEST(PosixSpawnAgreement, EverythingTheProbeSeesIsTheSameAsWithGlibc) {
     TempDir tmp;
     std::string f = tmp.file("data", "x");
@@ -758,7 +758,7 @@ TEST(PosixSpawnAgreement, EverythingTheProbeSeesIsTheSameAsWithGlibc) {
         EXPECT_TRUE(r.exit.exited(0)) << describe(r.exit);
         EXPECT_EQ(r["pgid"], r["pid"]) << kImpls[i].name;
         seen[i] = r.kv;
-        for (const char *k : {"pid", "ppid", "pgid", "sid", "tpgid", "fd.1"})
+        for (const char *k : {"pid", "nspid", "ppid", "pgid", "sid", "tpgid", "fd.1"})
             seen[i].erase(k);
     }
     pthread_sigmask(SIG_SETMASK, &oldmask, nullptr);
