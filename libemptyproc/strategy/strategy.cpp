@@ -2,37 +2,78 @@
 // strategy.cpp - the table of strategies: adding one is one row and one file.
 #include <cerrno>
 
+#include "../stub/stub.h"
 #include "emptyproc/emptyproc.h"
+#include "fd_slots.hpp"
+#include "helper.hpp"
 #include "strategy.hpp"
 
 namespace ep::detail {
 
 int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_fork(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_exec_stub(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_safeexec(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_zygote(const StubLaunch &launch, StubProcess &out, std::string &msg);
+void zygote_release();
+void pool_release();
 
 namespace {
 struct StrategyRow {
     uint32_t id;
     const char *name;
-    int (*start)(const StubLaunch &launch, StubProcess &out, std::string &msg);
+    int (*start)(const StubLaunch &launch, StubProcess &out, std::string &msg); // nullptr: pool
+    // Whether the stub starts from the caller's own descriptor table and dispositions, so that
+    // EP_STUB_KEEP_* (posix_spawn-style inheritance) can be honoured.
+    bool inherits;
 };
 constexpr StrategyRow kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm},
+    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true},
+    {EP_STRATEGY_FORK, "fork", start_fork, true},
+    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false},
+    {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false},
+    {EP_STRATEGY_POOL, "pool", nullptr, false},
+    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false},
 };
+
+const StrategyRow *row_of(uint32_t strategy) {
+    for (const auto &s : kStrategies)
+        if (s.id == strategy)
+            return &s;
+    return nullptr;
+}
 } // namespace
 
 bool strategy_known(uint32_t strategy) {
-    for (const auto &s : kStrategies)
-        if (s.id == strategy)
-            return true;
-    return false;
+    return row_of(strategy) != nullptr;
+}
+
+int check_launch_flags(uint32_t strategy, uint32_t flags, std::string &msg) {
+    const StrategyRow *s = row_of(strategy);
+    if (!s || s->inherits || !(flags & (EP_STUB_KEEP_CALLER_FDS | EP_STUB_KEEP_SIGIGN)))
+        return 0;
+    msg = std::string("strategy ") + s->name + " cannot keep the caller's " +
+          ((flags & EP_STUB_KEEP_CALLER_FDS) ? "descriptors" : "ignored signals") +
+          ": its stub does not start from the caller's state (use clone_vm or fork)";
+    return -EINVAL;
 }
 
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {
-    for (const auto &s : kStrategies)
-        if (s.id == strategy)
-            return s.start(launch, out, msg);
-    msg = "unknown strategy " + std::to_string(strategy);
-    return -EINVAL;
+    const StrategyRow *s = row_of(strategy);
+    if (!s || !s->start) {
+        msg = "unknown strategy " + std::to_string(strategy);
+        return -EINVAL;
+    }
+    if (int err = check_launch_flags(strategy, launch.flags, msg))
+        return err;
+    return s->start(launch, out, msg);
+}
+
+void release_cached() {
+    pool_release();
+    zygote_release();
+    helper_release();
+    fd_slots_drop();
 }
 
 } // namespace ep::detail

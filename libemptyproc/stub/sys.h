@@ -80,6 +80,7 @@ static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, l
 #define EP_SIG_IGN 1
 #define EP_CLOSE_RANGE_UNSHARE 2
 #define EP_CLONE_FILES 0x400ul
+#define EP_CLONE_FS 0x200ul
 #define EP_RLIM_INFINITY (~0UL)
 
 struct ep_iovec {
@@ -185,6 +186,18 @@ static inline long sys_kill(long pid, int sig) {
 }
 static inline long sys_execveat(int dirfd, const char *path, char *const *argv, char *const *envp, int flags) {
     return EP_SC5(__NR_execveat, dirfd, path, argv, envp, flags);
+}
+static inline long sys_prctl(int option, unsigned long a) {
+    return EP_SC2(__NR_prctl, option, a);
+}
+static inline long sys_futex_wake(volatile uint32_t *addr) {
+    return EP_SC3(__NR_futex, addr, 1 /* FUTEX_WAKE */, 1);
+}
+static inline long sys_getppid(void) {
+    return EP_SC0(__NR_getppid);
+}
+static inline long sys_clone3(void *args, size_t size) {
+    return EP_SC2(__NR_clone3, args, size);
 }
 static inline __attribute__((noreturn)) void sys_exit_group(int status) {
     for (;;)
