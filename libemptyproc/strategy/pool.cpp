@@ -187,19 +187,17 @@ class Pool {
             p.fp = Fingerprint::now();
             int err = make_one(t, true, p.chan, p.stub, msg);
             lock.lock();
-            filling_ = false;
-            idle_cv_.notify_all();
             if (err) {
                 want_[t] = false; // cannot fill it: hand-outs make fresh stubs until the next take()
-                continue;
-            }
-            if (want_[t] && owner_ == me) {
+            } else if (want_[t] && owner_ == me) {
                 ready_[t].push_back(std::move(p));
-            } else {
+            } else { // released meanwhile
                 lock.unlock();
                 discard(p);
                 lock.lock();
             }
+            filling_ = false; // only now: release() waits until no stub of ours is in flight
+            idle_cv_.notify_all();
         }
     }
 

@@ -365,6 +365,30 @@ Exit orphan_stub(const Matrix &m, CallerEnd end, bool before_exec_key) {
         kill(caller, SIGKILL);
         waitpid(caller, nullptr, 0);
     }
+    // What else the dead caller left to us must end too: its zygote (parent-death signal) and its
+    // pool's stubs (their channels' EOF). Each is reaped here, and must be gone within 5 s.
+    for (;;) {
+        siginfo_t info{};
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0)
+            break;              // ECHILD: nothing left
+        if (info.si_pid == 0) { // children still running: give them their 5 s, then name them
+            pollfd none{-1, 0, 0};
+            bool ended = false;
+            for (int i = 0; i < 50 && !ended; i++) {
+                poll(&none, 0, 100);
+                siginfo_t again{};
+                ended = waitid(P_ALL, 0, &again, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && again.si_pid != 0;
+            }
+            if (!ended) {
+                ADD_FAILURE() << "a process the dead caller left is still running 5 s later";
+                break;
+            }
+            continue;
+        }
+        std::string comm = proc_comm(info.si_pid);
+        EXPECT_TRUE(comm == "ep-zygote" || comm == "ep-stub") << "unexpected orphan " << info.si_pid << " " << comm;
+        waitpid(info.si_pid, nullptr, __WALL);
+    }
     EXPECT_TRUE(no_children());
     if (stub > 0) {
         EXPECT_EQ(proc_state(stub), 0);
