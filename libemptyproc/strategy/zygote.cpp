@@ -6,7 +6,9 @@
 // The zygote shares the caller's cwd, root and umask (it was started with CLONE_FS), so a stub it
 // forks has the caller's as of the request. Credentials and rlimits it took at its start: when the
 // caller's differ at a request (Fingerprint), the zygote is replaced. It dies with its caller
-// (PR_SET_PDEATHSIG, checked against a caller already gone) and at the EOF of its connection. After
+// (PR_SET_PDEATHSIG, checked against a caller already gone; it is started by a thread of the
+// library's that never ends, since the signal follows the starting thread) and at the EOF of its
+// connection. After
 // a fork() of the caller the child starts a zygote of its own (the parent's would make stubs of the
 // parent's). The request carries the stub's descriptors by SCM_RIGHTS; the reply its pidfd.
 #include <linux/sched.h>
@@ -18,7 +20,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "../stub/stub.h"
 #include "../stub/zygote.h"
@@ -41,11 +45,16 @@ class Zygote {
             if (!ctl_)
                 if (int err = start(fp, msg))
                     return err;
-            int err = request(launch, out, msg);
-            if (err != -EPIPE && err != -ECONNRESET && err != -ECHILD)
+            bool sent = false;
+            int err = request(launch, out, sent, msg);
+            if (err == 0)
+                return 0;
+            if (err != -EPIPE && err != -ECONNRESET)
                 return err;
-            stop(); // it died (its creating thread exited: PDEATHSIG): once more with a new one
-            if (attempt == 1)
+            stop(); // it is gone: the next ep_open() starts another
+            // Retry only a request it never got: one it got may have made a stub already, on the
+            // same channel.
+            if (sent || attempt == 1)
                 return err;
         }
     }
@@ -58,7 +67,42 @@ class Zygote {
     }
 
   private:
+    // The zygote's parent-death signal fires when the *thread* that started it ends, so it is
+    // started by a thread of the library's that never ends (per process: a fork()ed child that
+    // uses the zygote gets its own).
     int start(const Fingerprint &fp, std::string &msg) {
+        std::unique_lock lock(kmu_);
+        if (keeper_owner_ != getpid()) {
+            keeper_owner_ = getpid();
+            job_ = done_ = false;
+            std::thread([this, me = getpid()] { keeper(me); }).detach();
+        }
+        job_ = true;
+        job_fp_ = &fp;
+        kcv_.notify_all();
+        kcv_.wait(lock, [this] { return done_; });
+        done_ = false;
+        msg = job_msg_;
+        return job_err_;
+    }
+
+    void keeper(pid_t me) {
+        uint64_t all = ~uint64_t{0}; // no signal handler of the caller's runs on this thread
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
+        std::unique_lock lock(kmu_);
+        for (;;) {
+            kcv_.wait(lock, [this] { return job_; });
+            if (keeper_owner_ != me)
+                return;
+            job_ = false;
+            job_err_ = launch_zygote(*job_fp_, job_msg_);
+            done_ = true;
+            kcv_.notify_all();
+        }
+    }
+
+    // On the keeper thread; mu_ is held by the thread that asked (it waits for this).
+    int launch_zygote(const Fingerprint &fp, std::string &msg) {
         std::string path;
         if (int err = helper_path(path, msg))
             return err;
@@ -99,7 +143,7 @@ class Zygote {
         owner_ = getpid();
     }
 
-    int request(const StubLaunch &launch, StubProcess &out, std::string &msg) {
+    int request(const StubLaunch &launch, StubProcess &out, bool &sent, std::string &msg) {
         ep_zygote_request req{EP_ZYGOTE_MAGIC, launch.transport, launch.nkeep, 0};
         iovec iov{&req, sizeof req};
         msghdr m{};
@@ -122,6 +166,7 @@ class Zygote {
             msg = "sending a request to the zygote: " + std::string(strerror(err));
             return -err;
         }
+        sent = true;
         ep_zygote_reply rep{};
         iovec riov{&rep, sizeof rep};
         msghdr r{};
@@ -161,6 +206,13 @@ class Zygote {
     }
 
     std::mutex mu_;
+    std::mutex kmu_; // the keeper thread's job, below
+    std::condition_variable kcv_;
+    pid_t keeper_owner_ = 0;
+    bool job_ = false, done_ = false;
+    const Fingerprint *job_fp_ = nullptr;
+    int job_err_ = 0;
+    std::string job_msg_;
     UniqueFd ctl_;
     UniqueFd zygote_;
     Fingerprint fp_;

@@ -141,11 +141,12 @@ static __attribute__((noreturn)) void run_zygote(int ctl, long ppid) {
             ca.flags = EP_CLONE_PARENT | EP_CLONE_PIDFD | EP_CLONE_CLEAR_SIGHAND;
             ca.pidfd = (uint64_t)(unsigned long)&pidfd;
             ca.exit_signal = 0; /* CLONE_PARENT: the stub gets the zygote's own, SIGCHLD */
+            /* The stub inherits the zygote's name: wear its own for the instant of the clone. */
+            sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-stub");
             pid = sys_clone3(&ca, sizeof ca);
-            if (pid == 0) {
-                sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-stub");
+            if (pid == 0)
                 run_stub(req.transport, req.nkeep, fds); /* closes ctl in S0 */
-            }
+            sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-zygote");
             if (pid < 0)
                 err = (int32_t)pid;
         }
