@@ -81,7 +81,8 @@ int helper_path(std::string &out, std::string &msg) {
             found_path = out = p;
             return 0;
         }
-        looked += (looked.empty() ? "" : ", ") + p;
+        if (looked.find(p) == std::string::npos) // the two are the same path in a default install
+            looked += (looked.empty() ? "" : ", ") + p;
     }
     msg = "the stub helper ep-stub is missing: looked at " + looked + " (set EMPTYPROC_STUB to its path)";
     return -ENOENT;
@@ -104,6 +105,8 @@ int helper_memfd(std::string &msg) {
     if (fd < 0) {
         int err = errno;
         msg = "memfd_create of the stub image: " + std::string(strerror(err));
+        if (err == EACCES)
+            msg += " (executable memfds refused: is vm.memfd_noexec 2?)";
         return -err;
     }
     UniqueFd owned(fd);
