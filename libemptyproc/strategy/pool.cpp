@@ -164,6 +164,8 @@ class Pool {
 
   private:
     void refill_loop() {
+        uint64_t all = ~uint64_t{0}; // no signal handler of the caller's runs on the library's thread
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
         std::unique_lock lock(mu_);
         const pid_t me = owner_;
         for (;;) {
