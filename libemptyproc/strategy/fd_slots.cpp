@@ -99,7 +99,6 @@ class Slots {
         master_ = -1;
     }
 
-  private:
     // The slots, made at the first lease: the lowest free numbers from 3 up (the caller's 0-2 are
     // never taken) while the table is likely still small.
     bool reserve() {
@@ -148,6 +147,14 @@ class Slots {
                 give_back(l);
     }
 
+    void atfork_prepare() { mu_.lock(); }
+    void atfork_parent() { mu_.unlock(); }
+    void atfork_child() {
+        forget();
+        mu_.unlock();
+    }
+
+  private:
     // In a forked child: the descriptors are copies in its own table, which it may keep using; the
     // leases belong to the parent's stubs. Put placeholders back and start over.
     void forget() {
@@ -191,6 +198,15 @@ void fd_slots_release(uint64_t lease) {
 
 void fd_slots_drop() {
     slots().drop();
+}
+
+void fd_slots_atfork(int phase) {
+    if (phase == 0)
+        slots().atfork_prepare();
+    else if (phase == 1)
+        slots().atfork_parent();
+    else
+        slots().atfork_child();
 }
 
 } // namespace ep::detail

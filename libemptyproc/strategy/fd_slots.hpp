@@ -27,4 +27,7 @@ void fd_slots_release(uint64_t lease);
 // Close every slot (ep_cache_release()); they are reserved again by the next lease.
 void fd_slots_drop();
 
+// fork() of the caller (strategy.cpp's pthread_atfork handlers): 0 prepare, 1 parent, 2 child.
+void fd_slots_atfork(int phase);
+
 } // namespace ep::detail

@@ -133,6 +133,13 @@ int helper_memfd(std::string &msg) {
     return memfd;
 }
 
+void helper_atfork(int phase) {
+    if (phase == 0)
+        mu.lock();
+    else
+        mu.unlock(); // in the child the memfd is its own copy of the same sealed file: kept
+}
+
 void helper_release() {
     std::lock_guard lock(mu);
     if (memfd >= 0)

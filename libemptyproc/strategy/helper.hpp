@@ -30,4 +30,7 @@ int launch_helper(int exec_fd, const std::string &path, const std::vector<std::s
 // ep_cache_release(): close the memfd.
 void helper_release();
 
+// fork() of the caller (strategy.cpp): 0 prepare, 1 parent, 2 child.
+void helper_atfork(int phase);
+
 } // namespace ep::detail

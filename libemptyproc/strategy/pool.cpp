@@ -162,6 +162,16 @@ class Pool {
         idle_cv_.wait(lock, [this] { return !filling_; });
     }
 
+    // fork() of the caller: see Zygote. The refill thread does not exist in the child.
+    void atfork_prepare() { mu_.lock(); }
+    void atfork_parent() { mu_.unlock(); }
+    void atfork_child() {
+        new (&cv_) std::condition_variable;
+        new (&idle_cv_) std::condition_variable;
+        forget();
+        mu_.unlock();
+    }
+
   private:
     void refill_loop() {
         uint64_t all = ~uint64_t{0}; // no signal handler of the caller's runs on the library's thread
@@ -244,6 +254,15 @@ int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &s
 
 void pool_release() {
     pool().release();
+}
+
+void pool_atfork(int phase) {
+    if (phase == 0)
+        pool().atfork_prepare();
+    else if (phase == 1)
+        pool().atfork_parent();
+    else
+        pool().atfork_child();
 }
 
 } // namespace ep::detail

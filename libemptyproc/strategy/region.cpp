@@ -43,8 +43,9 @@ class RegionCache {
         munmap(p, kRegion);
     }
 
+    std::mutex mu_; // fork(): locked in prepare, unlocked in parent and child (strategy.cpp)
+
   private:
-    std::mutex mu_;
     std::vector<void *> free_;
 };
 
@@ -54,6 +55,13 @@ RegionCache &cache() {
 }
 
 } // namespace
+
+void region_atfork(int phase) {
+    if (phase == 0)
+        cache().mu_.lock();
+    else
+        cache().mu_.unlock();
+}
 
 Region::Region(void *base) : base_(static_cast<unsigned char *>(base)) {}
 

@@ -43,6 +43,9 @@ class Region final : public StubMemory {
     uint64_t lease_ = 0;
 };
 
+// fork() of the caller (strategy.cpp): 0 prepare, 1 parent, 2 child.
+void region_atfork(int phase);
+
 // A region, or -errno with msg.
 int new_region(std::unique_ptr<Region> &out, std::string &msg);
 

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 // strategy.cpp - the table of strategies: adding one is one row and one file.
+#include <pthread.h>
+
 #include <cerrno>
 
 #include "../stub/stub.h"
 #include "emptyproc/emptyproc.h"
 #include "fd_slots.hpp"
 #include "helper.hpp"
+#include "region.hpp"
 #include "strategy.hpp"
 
 namespace ep::detail {
@@ -17,6 +20,8 @@ int start_safeexec(const StubLaunch &launch, StubProcess &out, std::string &msg)
 int start_zygote(const StubLaunch &launch, StubProcess &out, std::string &msg);
 void zygote_release();
 void pool_release();
+void zygote_atfork(int phase);
+void pool_atfork(int phase);
 
 namespace {
 struct StrategyRow {
@@ -68,6 +73,34 @@ int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, st
         return err;
     return s->start(launch, out, msg);
 }
+
+// fork() of the caller: every lock of the strategies is taken before it (in one order, the order
+// they nest in: zygote, pool, helper, regions, slots) and released after it, so that the child
+// finds their state whole; the child then drops what was the parent's (pid checks back this up).
+namespace {
+void atfork_prepare() {
+    zygote_atfork(0);
+    pool_atfork(0);
+    helper_atfork(0);
+    region_atfork(0);
+    fd_slots_atfork(0);
+}
+void atfork_parent() {
+    fd_slots_atfork(1);
+    region_atfork(1);
+    helper_atfork(1);
+    pool_atfork(1);
+    zygote_atfork(1);
+}
+void atfork_child() {
+    fd_slots_atfork(2);
+    region_atfork(2);
+    helper_atfork(2);
+    pool_atfork(2);
+    zygote_atfork(2);
+}
+[[maybe_unused]] const int atfork_registered = pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+} // namespace
 
 void release_cached() {
     pool_release();

@@ -66,6 +66,26 @@ class Zygote {
         stop();
     }
 
+    // fork() of the caller: the locks are held across it, and the child starts afresh: a keeper
+    // waiting on kcv_ in the parent does not exist in the child, so the condition variable is made
+    // anew (signalling the copy could wait for that waiter forever).
+    void atfork_prepare() {
+        mu_.lock();
+        kmu_.lock();
+    }
+    void atfork_parent() {
+        kmu_.unlock();
+        mu_.unlock();
+    }
+    void atfork_child() {
+        new (&kcv_) std::condition_variable;
+        keeper_owner_ = 0;
+        job_ = done_ = false;
+        forget();
+        kmu_.unlock();
+        mu_.unlock();
+    }
+
   private:
     // The zygote's parent-death signal fires when the *thread* that started it ends, so it is
     // started by a thread of the library's that never ends (per process: a fork()ed child that
@@ -232,6 +252,15 @@ int start_zygote(const StubLaunch &launch, StubProcess &out, std::string &msg) {
 
 void zygote_release() {
     zygote().release();
+}
+
+void zygote_atfork(int phase) {
+    if (phase == 0)
+        zygote().atfork_prepare();
+    else if (phase == 1)
+        zygote().atfork_parent();
+    else
+        zygote().atfork_child();
 }
 
 } // namespace ep::detail
