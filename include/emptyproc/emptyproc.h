@@ -61,7 +61,12 @@ extern "C" {
 #define EP_TRANSPORT_IO_URING 1u   /* the stream rides an io_uring ring */
 
 /* ep_open_how.strategy: how the paused stub comes to exist. */
-#define EP_STRATEGY_CLONE_VM 0u /* clone(CLONE_VM) onto its own stack: no page-table copy (default) */
+#define EP_STRATEGY_CLONE_VM 0u  /* clone(CLONE_VM) onto its own stack: no page-table copy (default) */
+#define EP_STRATEGY_FORK 1u      /* a classic fork: copy-on-write page tables, copied fd table (baseline) */
+#define EP_STRATEGY_EXEC_STUB 2u /* a pristine process: the helper program ep-stub, exec'ed first */
+#define EP_STRATEGY_ZYGOTE 3u    /* a long-lived pristine helper forks stubs (CLONE_PARENT) on request */
+#define EP_STRATEGY_POOL 4u      /* stubs prepared ahead by a thread of the library, handed out */
+#define EP_STRATEGY_SAFEEXEC 5u  /* the ep-stub image from a sealed memfd, exec'ed by fd: no file needed */
 
 /*
  * struct ep_open_how - how to open an empty process.
@@ -203,6 +208,19 @@ EP_PUBLIC pid_t ep_pid(int pidfd);
  * RETURN VALUE  0, or -1 and errno EBADF if pidfd is not a handle.
  */
 EP_PUBLIC int ep_close(int pidfd);
+
+/*
+ * ep_cache_release - release what the library keeps between ep_open() calls to make them fast.
+ *
+ * That is: the pool's prepared stubs (killed and reaped), the zygote (ended and reaped), the
+ * safeexec strategy's memfd and the few low descriptor numbers the library reserves at its first
+ * ep_open() (docs/strategies.md). Open handles are not affected. Everything is made again when an
+ * ep_open() next needs it. For a caller about to count its descriptors or children, or to drop
+ * privileges it does not want prepared processes to keep.
+ *
+ * RETURN VALUE  0, or -1 and errno EINVAL if flags is not 0.
+ */
+EP_PUBLIC int ep_cache_release(unsigned int flags);
 
 #ifdef __cplusplus
 }

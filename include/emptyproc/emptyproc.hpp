@@ -196,6 +196,11 @@ enum class Transport : uint32_t {
 
 enum class Strategy : uint32_t {
     clone_vm = EP_STRATEGY_CLONE_VM, // default
+    fork = EP_STRATEGY_FORK,
+    exec_stub = EP_STRATEGY_EXEC_STUB,
+    zygote = EP_STRATEGY_ZYGOTE,
+    pool = EP_STRATEGY_POOL,
+    safeexec = EP_STRATEGY_SAFEEXEC,
 };
 
 // struct ep_open_how, typed. Aggregate, so designated initializers work:

@@ -126,20 +126,31 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
 
     std::string msg;
     std::unique_ptr<Channel> chan;
-    if (int err = make_channel(h.transport, chan, msg))
-        return open_failed(err, "transport", msg);
+    StubProcess stub;
     StubLaunch launch;
     launch.transport = h.transport;
     if (h.flags & EP_OPEN_INHERIT_FDS)
         launch.flags |= EP_STUB_KEEP_CALLER_FDS;
     if (h.flags & EP_OPEN_INHERIT_SIGIGN)
         launch.flags |= EP_STUB_KEEP_SIGIGN;
-    launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
     launch.clone_flags = h.namespaces;
     launch.cgroup_fd = (h.flags & EP_OPEN_CGROUP) ? h.cgroup_fd : -1;
-    StubProcess stub;
-    if (int err = start_stub(h.strategy, launch, stub, msg))
-        return open_failed(err, "strategy", msg);
+    if (h.strategy == EP_STRATEGY_POOL) {
+        // A prepared stub comes with its channel (strategy/pool.cpp); it was born before this call,
+        // so nothing decided at birth can be asked of it.
+        if (int err = check_launch_flags(h.strategy, launch.flags, msg))
+            return open_failed(err, "strategy", msg);
+        if (int err = check_birth(h.strategy, launch, msg))
+            return open_failed(err, "strategy", msg);
+        if (int err = pool_take(h.transport, chan, stub, msg))
+            return open_failed(err, err == -EINVAL || err == -EOPNOTSUPP ? "transport" : "strategy", msg);
+    } else {
+        if (int err = make_channel(h.transport, chan, msg))
+            return open_failed(err, "transport", msg);
+        launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
+        if (int err = start_stub(h.strategy, launch, stub, msg))
+            return open_failed(err, "strategy", msg);
+    }
     auto handle = std::make_shared<Handle>(std::move(stub), std::move(chan), (h.flags & EP_OPEN_SYNC) != 0);
     if (int err = handle->init(msg))
         return open_failed(err, "open", msg); // the handle's destructor kills and reaps the stub
@@ -185,5 +196,12 @@ extern "C" int ep_close(int pidfd) {
     int fd = h->release_pidfd();
     if (fd >= 0)
         close(fd);
+    return 0;
+}
+
+extern "C" int ep_cache_release(unsigned int flags) {
+    if (flags)
+        return set_errno<int>(-EINVAL);
+    release_cached();
     return 0;
 }

@@ -28,7 +28,8 @@ CLI::Option *add_repeatable(CLI::App &sub, const std::string &name, std::vector<
 void add_stream_options(CLI::App &sub, RunOptions &o) {
     sub.add_option("--transport", o.transport, "how ops reach the stub: socketpair (default) or io_uring")
         ->check(CLI::IsMember(names_of(kTransports)));
-    sub.add_option("--strategy", o.strategy, "how the stub is created: clone_vm (default)")
+    sub.add_option("--strategy", o.strategy,
+                   "how the stub is created: clone_vm (default), fork, exec_stub, zygote, pool, safeexec")
         ->check(CLI::IsMember(names_of(kStrategies)));
     sub.add_flag("--sync", o.sync, "wait for the stub's verdict on each op (default: batched)");
     sub.add_flag("--trace", o.trace, "print each op and its verdict on stderr");

@@ -1,55 +1,127 @@
 // SPDX-License-Identifier: MIT
 // strategy.cpp - the table of strategies: adding one is one row and one file.
+#include <pthread.h>
+
 #include <cerrno>
 #include <string>
 
+#include "../stub/stub.h"
 #include "emptyproc/emptyproc.h"
+#include "fd_slots.hpp"
+#include "helper.hpp"
+#include "region.hpp"
 #include "strategy.hpp"
 
 namespace ep::detail {
 
 int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_fork(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_exec_stub(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_safeexec(const StubLaunch &launch, StubProcess &out, std::string &msg);
+int start_zygote(const StubLaunch &launch, StubProcess &out, std::string &msg);
+void zygote_release();
+void pool_release();
+void zygote_atfork(int phase);
+void pool_atfork(int phase);
 
 namespace {
 struct StrategyRow {
     uint32_t id;
     const char *name;
-    int (*start)(const StubLaunch &launch, StubProcess &out, std::string &msg);
+    int (*start)(const StubLaunch &launch, StubProcess &out, std::string &msg); // nullptr: pool
+    // Whether the stub starts from the caller's own descriptor table and dispositions, so that
+    // EP_STUB_KEEP_* (posix_spawn-style inheritance) can be honoured.
+    bool inherits;
+    // Whether ep_open() itself creates the stub with clone3, so that it can be born in a new pid
+    // namespace or a cgroup (StubLaunch::clone_flags, cgroup_fd).
+    bool birth;
 };
 constexpr StrategyRow kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm},
+    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true, true},
+    {EP_STRATEGY_FORK, "fork", start_fork, true, false},
+    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, false},
+    {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false, false},
+    {EP_STRATEGY_POOL, "pool", nullptr, false, false},
+    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, false},
 };
-// Strategies whose stub is created by ep_open() itself, so that clone3 can give it a new pid
-// namespace or a cgroup at birth (StubLaunch::clone_flags, cgroup_fd).
-constexpr uint32_t kBirthStrategies[] = {EP_STRATEGY_CLONE_VM};
 
-bool has_birth(uint32_t strategy) {
-    for (uint32_t s : kBirthStrategies)
-        if (s == strategy)
-            return true;
-    return false;
+const StrategyRow *row_of(uint32_t strategy) {
+    for (const auto &s : kStrategies)
+        if (s.id == strategy)
+            return &s;
+    return nullptr;
 }
 } // namespace
 
 bool strategy_known(uint32_t strategy) {
-    for (const auto &s : kStrategies)
-        if (s.id == strategy)
-            return true;
-    return false;
+    return row_of(strategy) != nullptr;
+}
+
+int check_launch_flags(uint32_t strategy, uint32_t flags, std::string &msg) {
+    const StrategyRow *s = row_of(strategy);
+    if (!s || s->inherits || !(flags & (EP_STUB_KEEP_CALLER_FDS | EP_STUB_KEEP_SIGIGN)))
+        return 0;
+    msg = std::string("strategy ") + s->name + " cannot keep the caller's " +
+          ((flags & EP_STUB_KEEP_CALLER_FDS) ? "descriptors" : "ignored signals") +
+          ": its stub does not start from the caller's state (use clone_vm or fork)";
+    return -EINVAL;
+}
+
+int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg) {
+    const StrategyRow *s = row_of(strategy);
+    if (!s || s->birth || (!launch.clone_flags && launch.cgroup_fd < 0))
+        return 0;
+    msg = std::string("strategy ") + s->name +
+          " cannot create a namespace or join a cgroup at birth: only clone_vm makes its stub in ep_open() with clone3";
+    return -EOPNOTSUPP;
 }
 
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {
-    for (const auto &s : kStrategies)
-        if (s.id == strategy) {
-            if ((launch.clone_flags || launch.cgroup_fd >= 0) && !has_birth(strategy)) {
-                msg = std::string("strategy ") + s.name +
-                      " cannot create a namespace or join a cgroup at birth: its stubs exist before ep_open()";
-                return -EOPNOTSUPP;
-            }
-            return s.start(launch, out, msg);
-        }
-    msg = "unknown strategy " + std::to_string(strategy);
-    return -EINVAL;
+    const StrategyRow *s = row_of(strategy);
+    if (!s || !s->start) {
+        msg = "unknown strategy " + std::to_string(strategy);
+        return -EINVAL;
+    }
+    if (int err = check_launch_flags(strategy, launch.flags, msg))
+        return err;
+    if (int err = check_birth(strategy, launch, msg))
+        return err;
+    return s->start(launch, out, msg);
+}
+
+// fork() of the caller: every lock of the strategies is taken before it (in one order, the order
+// they nest in: zygote, pool, helper, regions, slots) and released after it, so that the child
+// finds their state whole; the child then drops what was the parent's (pid checks back this up).
+namespace {
+void atfork_prepare() {
+    zygote_atfork(0);
+    pool_atfork(0);
+    helper_atfork(0);
+    region_atfork(0);
+    fd_slots_atfork(0);
+}
+void atfork_parent() {
+    fd_slots_atfork(1);
+    region_atfork(1);
+    helper_atfork(1);
+    pool_atfork(1);
+    zygote_atfork(1);
+}
+void atfork_child() {
+    fd_slots_atfork(2);
+    region_atfork(2);
+    helper_atfork(2);
+    pool_atfork(2);
+    zygote_atfork(2);
+}
+[[maybe_unused]] const int atfork_registered = pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+} // namespace
+
+void release_cached() {
+    pool_release();
+    zygote_release();
+    helper_release();
+    fd_slots_drop();
 }
 
 } // namespace ep::detail

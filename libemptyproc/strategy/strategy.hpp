@@ -47,4 +47,19 @@ int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, st
 // Whether `strategy` names a strategy this build has.
 bool strategy_known(uint32_t strategy);
 
+// 0, or -EINVAL with msg if `strategy` cannot honour the EP_STUB_KEEP_* flags (only clone_vm and
+// fork start the stub from the caller's own descriptor table and dispositions).
+int check_launch_flags(uint32_t strategy, uint32_t flags, std::string &msg);
+
+// 0, or -EOPNOTSUPP with msg if `strategy` cannot honour launch.clone_flags or launch.cgroup_fd
+// (only clone_vm creates its stub in ep_open() with clone3).
+int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg);
+
+// Strategy pool: a prepared stub and its channel (or a fresh one if none is ready). pool.cpp.
+class Channel;
+int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg);
+
+// ep_cache_release(): end the pool's stubs, the zygote, the safeexec memfd, the descriptor slots.
+void release_cached();
+
 } // namespace ep::detail

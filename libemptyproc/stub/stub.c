@@ -57,6 +57,8 @@ static void prologue_fds(const struct ep_stub_args *args) {
         /* posix_spawn-style: a private copy of the whole table; execve drops the CLOEXEC ones. */
         if (sys_unshare(EP_CLONE_FILES) < 0)
             die();
+        if (args->s0_done)
+            *args->s0_done = 1;
         return;
     }
     int keep[EP_STUB_KEEP_MAX];
@@ -80,6 +82,8 @@ static void prologue_fds(const struct ep_stub_args *args) {
             die();
         lo = (unsigned)keep[i] + 1;
     }
+    if (args->s0_done)
+        *args->s0_done = 1; /* the caller may reuse the numbers keep[] had in its table */
 }
 
 /* S0. Called first, on the stub's own stack. */
@@ -141,11 +145,21 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
     ep_stub_init(&st, args);
 
     int fds[EP_WIRE_FDS_MAX];
+    int late_fs = (args->flags & EP_STUB_LATE_FS) != 0;
     for (;;) { /* S1 */
         uint32_t nfds;
         long n = recv_frame(&st, fds, &nfds);
         if (n == 0)
-            die(); /* S3: the stream ended without an exec (or the caller died) */
+            die();     /* S3: the stream ended without an exec (or the caller died) */
+        if (late_fs) { /* a pooled stub: cwd, root and umask are the caller's as of now */
+            if (sys_unshare(EP_CLONE_FS) < 0)
+                die();
+            late_fs = 0;
+            if (args->s0_done) { /* the caller waits for this at hand-out */
+                *args->s0_done = 2;
+                sys_futex_wake(args->s0_done);
+            }
+        }
         if (n < 0) {
             send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n);
             die();

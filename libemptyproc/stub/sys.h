@@ -80,6 +80,7 @@ static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, l
 #define EP_SIG_IGN 1
 #define EP_CLOSE_RANGE_UNSHARE 2
 #define EP_CLONE_FILES 0x400ul
+#define EP_CLONE_FS 0x200ul
 #define EP_RLIM_INFINITY (~0UL)
 
 struct ep_iovec {
@@ -263,6 +264,12 @@ static inline long sys_personality(unsigned long persona) {
     return EP_SC1(__NR_personality, persona);
 }
 
+static inline long sys_futex_wake(volatile uint32_t *addr) {
+    return EP_SC3(__NR_futex, addr, 1 /* FUTEX_WAKE */, 1);
+}
+static inline long sys_clone3(void *args, size_t size) {
+    return EP_SC2(__NR_clone3, args, size);
+}
 static inline __attribute__((noreturn)) void sys_exit_group(int status) {
     for (;;)
         EP_SC1(__NR_exit_group, status);

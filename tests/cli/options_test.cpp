@@ -49,6 +49,18 @@ TEST_P(RunOptions, ByDefaultPassesStdioAndEnvironmentOnly) {
     EXPECT_EQ(r.err, "");
 }
 
+// --strategy: every strategy runs the program and passes it the same stdio and nothing else.
+TEST_P(RunOptions, EveryStrategyRunsTheProgramWithStdioOnly) {
+    for (const char *strategy : {"clone_vm", "fork", "exec_stub", "zygote", "pool", "safeexec"}) {
+        CliResult r = run_probe({"--strategy", strategy});
+        ASSERT_EQ(r.exit_code(), 0) << strategy << ": " << r.err;
+        ProbeView v(r.out);
+        EXPECT_EQ(v["fds"], "0,1,2") << strategy;
+        EXPECT_EQ(v["comm"], "probe") << strategy;
+        EXPECT_EQ(r.err, "") << strategy;
+    }
+}
+
 TEST_P(RunOptions, Cwd) {
     TempDir dir;
     CliResult r = run_probe({"--cwd", dir.path()});

@@ -103,7 +103,7 @@ TEST(RunUsage, ARejectedValueTruncatesNoFileEvenInSyncMode) {
 
 TEST(RunUsage, UnknownTransportOrStrategy) {
     expect_usage_error({"--transport", "carrier-pigeon"}, "--transport");
-    expect_usage_error({"--strategy", "fork"}, "--strategy");
+    expect_usage_error({"--strategy", "vfork"}, "--strategy");
 }
 
 TEST(RunUsage, SetsidAndPgidExcludeEachOther) {

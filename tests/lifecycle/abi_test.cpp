@@ -92,6 +92,35 @@ TEST(LifecycleAbi, OpenSizeRules) {
     EXPECT_TRUE(no_children());
 }
 
+// exec_stub and zygote exec the helper program ep-stub: without it ep_open() fails with ENOENT and
+// a message naming the path it looked at (here the override $EMPTYPROC_STUB).
+TEST(LifecycleAbi, AMissingStubHelperFailsOpenWithEnoentNamingThePath) {
+    ep_cache_release(0); // no zygote from before
+    const char *missing = "/nonexistent-ep-dir/ep-stub";
+    ASSERT_EQ(setenv("EMPTYPROC_STUB", missing, 1), 0);
+    for (uint32_t strategy : {EP_STRATEGY_EXEC_STUB, EP_STRATEGY_ZYGOTE}) {
+        log_messages(-1);
+        ep_open_how how{};
+        how.strategy = strategy;
+        EXPECT_EQ(rc_of(ep_open(&how, sizeof how)), fails(ENOENT)) << strategy;
+        EXPECT_TRUE(has_message(log_messages(-1), "e strategy: ", missing)) << strategy;
+    }
+    unsetenv("EMPTYPROC_STUB");
+    ep_open_how how{};
+    how.strategy = EP_STRATEGY_EXEC_STUB;
+    int fd = ep_open(&how, sizeof how); // found next to the library again
+    EXPECT_GE(fd, 0) << joined(log_messages(-1));
+    if (fd >= 0) {
+        EXPECT_EQ(rc_of(ep_close(fd)), ok());
+    }
+    EXPECT_TRUE(no_children());
+}
+
+TEST(LifecycleAbi, CacheReleaseTakesNoFlags) {
+    EXPECT_EQ(rc_of(ep_cache_release(1)), fails(EINVAL));
+    EXPECT_EQ(rc_of(ep_cache_release(0)), ok());
+}
+
 TEST(LifecycleAbi, OpenFailuresAreLoggedOnTheThreadsOpenLog) {
     log_messages(-1);
     char buf[EP_LOG_MSG_MAX];

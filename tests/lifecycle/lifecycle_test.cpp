@@ -291,6 +291,47 @@ TEST_P(Stub, ExecReturnsWhileTheProgramRunsEvenIfAForkedProcessHoldsDescriptors)
     EXPECT_TRUE(no_children());
 }
 
+// After a fork() of the caller, the child's spawns are its own: whatever the library had prepared
+// in the parent (a pooled stub, the zygote, the slots) is the parent's, and the child's stub must be
+// the child's child (waitid works there), while the parent goes on spawning as before.
+TEST_P(Stub, AForkedCallerSpawnsItsOwnChildren) {
+    auto warm = Spawn(GetParam()).run({"exit", "0"});
+    ASSERT_EQ(warm.exec, ok()) << joined(warm.log);
+    pid_t child = fork();
+    if (child == 0) {
+        ep_open_how how = GetParam().how();
+        for (int i = 0; i < 3; i++) {
+            int fd = ep_open(&how, sizeof how);
+            if (fd < 0)
+                _exit(10);
+            ep_config(fd, EP_CONFIG_SET_STRING, "argv", "probe", 0);
+            ep_config(fd, EP_CONFIG_SET_STRING, "argv", "exit", 0);
+            ep_config(fd, EP_CONFIG_SET_STRING, "argv", "7", 0);
+            ep_config(fd, EP_CONFIG_SET_PATH, "exec", kProbe, AT_FDCWD);
+            if (ep_config(fd, EP_CONFIG_CMD_EXEC, nullptr, nullptr, 0) < 0)
+                _exit(11);
+            siginfo_t info{};
+            if (waitid(P_PID, static_cast<id_t>(ep_pid(fd)), &info, WEXITED) < 0)
+                _exit(12); // not our child
+            if (info.si_code != CLD_EXITED || info.si_status != 7)
+                _exit(13);
+            ep_close(fd);
+        }
+        ep_cache_release(0);
+        siginfo_t info{};
+        _exit(waitid(P_ALL, 0, &info, WEXITED | WNOHANG | __WALL) < 0 && errno == ECHILD ? 0 : 14);
+    }
+    ASSERT_GT(child, 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "the forked caller failed at step " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    auto again = Spawn(GetParam()).run({"exit", "0"});
+    EXPECT_EQ(again.exec, ok()) << joined(again.log);
+    EXPECT_TRUE(again.exit.exited(0)) << describe(again.exit);
+    EXPECT_TRUE(no_children());
+}
+
 // ---- the caller goes away ----------------------------------------------------------------------
 
 // This process becomes the reaper of orphans for the scope, so that a stub whose caller died is
@@ -364,6 +405,30 @@ Exit orphan_stub(const Matrix &m, CallerEnd end, bool before_exec_key) {
         ADD_FAILURE() << "the forked caller reported no stub pid";
         kill(caller, SIGKILL);
         waitpid(caller, nullptr, 0);
+    }
+    // What else the dead caller left to us must end too: its zygote (parent-death signal) and its
+    // pool's stubs (their channels' EOF). Each is reaped here, and must be gone within 5 s.
+    for (;;) {
+        siginfo_t info{};
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0)
+            break;              // ECHILD: nothing left
+        if (info.si_pid == 0) { // children still running: give them their 5 s, then name them
+            pollfd none{-1, 0, 0};
+            bool ended = false;
+            for (int i = 0; i < 50 && !ended; i++) {
+                poll(&none, 0, 100);
+                siginfo_t again{};
+                ended = waitid(P_ALL, 0, &again, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && again.si_pid != 0;
+            }
+            if (!ended) {
+                ADD_FAILURE() << "a process the dead caller left is still running 5 s later";
+                break;
+            }
+            continue;
+        }
+        std::string comm = proc_comm(info.si_pid);
+        EXPECT_TRUE(comm == "ep-zygote" || comm == "ep-stub") << "unexpected orphan " << info.si_pid << " " << comm;
+        waitpid(info.si_pid, nullptr, __WALL);
     }
     EXPECT_TRUE(no_children());
     if (stub > 0) {

@@ -26,7 +26,8 @@ inline constexpr Named kTransports[] = {
     {EP_TRANSPORT_SOCKETPAIR, "socketpair"},
 };
 inline constexpr Named kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm"},
+    {EP_STRATEGY_CLONE_VM, "clone_vm"}, {EP_STRATEGY_FORK, "fork"}, {EP_STRATEGY_EXEC_STUB, "exec_stub"},
+    {EP_STRATEGY_ZYGOTE, "zygote"},     {EP_STRATEGY_POOL, "pool"}, {EP_STRATEGY_SAFEEXEC, "safeexec"},
 };
 
 struct Matrix {

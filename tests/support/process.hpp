@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "emptyproc/emptyproc.h"
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -36,8 +38,17 @@ inline int sys_pidfd_send_signal(int pidfd, int sig) {
     return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
+// Between ep_open() calls the library keeps, by design, some processes and descriptors: the pool's
+// prepared stubs, the zygote, the safeexec memfd and its low descriptor slots (docs/strategies.md).
+// The counts below release them first (ep_cache_release), so that what they count is what the
+// spawns themselves left behind, on every strategy alike.
+inline void release_library_caches() {
+    ep_cache_release(0);
+}
+
 // Open descriptors of this process (the directory's own descriptor not counted).
 inline int fd_count() {
+    release_library_caches();
     DIR *d = opendir("/proc/self/fd");
     if (!d)
         return -1;
@@ -51,6 +62,7 @@ inline int fd_count() {
 
 // The open descriptor numbers of this process.
 inline std::vector<int> open_fds() {
+    release_library_caches();
     std::vector<int> fds;
     DIR *d = opendir("/proc/self/fd");
     if (!d)
@@ -65,6 +77,7 @@ inline std::vector<int> open_fds() {
 
 // True if this process has no child at all, running or zombie (clone children included).
 inline bool no_children() {
+    release_library_caches();
     siginfo_t info{};
     return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 && errno == ECHILD;
 }

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// region.hpp - the memory a stub (or the vfork child that execs the helper) runs on, and the little
+// rituals every clone of the library goes through. Shared by the strategies.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "../proto/wire.h"
+#include "strategy.hpp"
+
+namespace ep::detail {
+
+// Region layout, low to high: guard page | stack | args | receive buffer | arena.
+constexpr size_t kPage = 4096;
+constexpr size_t kGuard = kPage;
+constexpr size_t kStack = 64 * 1024;
+constexpr size_t kArgs = kPage;
+constexpr size_t kRecv = (EP_WIRE_FRAME_MAX + kPage - 1) & ~(kPage - 1);
+constexpr size_t kArena = 4 * 1024 * 1024; // argv + env + their pointers; ARG_MAX is 2 MiB here
+constexpr size_t kRegion = kGuard + kStack + kArgs + kRecv + kArena;
+
+// A region from a small cache of already faulted-in ones; back to the cache when destroyed. It
+// may also hold the stub's descriptor-slot lease (fd_slots.hpp), released before the memory.
+class Region final : public StubMemory {
+  public:
+    explicit Region(void *base);
+    ~Region() override;
+    unsigned char *stack_lo() const { return base_ + kGuard; }
+    unsigned char *args() const { return base_ + kGuard + kStack; }
+    unsigned char *recv() const { return args() + kArgs; }
+    unsigned char *arena() const { return recv() + kRecv; }
+    // A word in the args page, after struct ep_stub_args: the stub's S0 sets it (s0_done).
+    volatile uint32_t *s0_flag() const { return reinterpret_cast<volatile uint32_t *>(args() + kArgs - 64); }
+    void hold(uint64_t lease) { lease_ = lease; }
+
+  private:
+    unsigned char *base_;
+    uint64_t lease_ = 0;
+};
+
+// fork() of the caller (strategy.cpp): 0 prepare, 1 parent, 2 child.
+void region_atfork(int phase);
+
+// A region, or -errno with msg.
+int new_region(std::unique_ptr<Region> &out, std::string &msg);
+
+// Block every signal, 32 and 33 included (glibc's pthread_sigmask leaves those open), so that no
+// handler of the caller can run on a child before it has reset its dispositions.
+struct AllSignalsBlocked {
+    uint64_t old = 0;
+    AllSignalsBlocked();
+    ~AllSignalsBlocked();
+};
+
+// clone3 onto the region's stack, running fn(arg) in the child, wearing `name` for the instant of
+// the clone (a task inherits its creator's comm). Signals must be blocked. Returns pid or -errno.
+long clone_named(uint64_t flags, Region &region, void (*fn)(void *), void *arg, int *pidfd, const char *name,
+                 int cgroup_fd = -1);
+
+} // namespace ep::detail
