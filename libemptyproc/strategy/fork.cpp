@@ -34,10 +34,13 @@ int start_fork(const StubLaunch &launch, StubProcess &out, std::string &msg) {
     long pid;
     {
         AllSignalsBlocked blocked;
-        pid = clone_named(CLONE_PIDFD | CLONE_CLEAR_SIGHAND, *region, ep_stub_main, region->args(), &pidfd, "ep-stub");
+        // launch.clone_flags and cgroup_fd: born in a new pid namespace or in a cgroup, as clone_vm.
+        pid = clone_named(CLONE_PIDFD | CLONE_CLEAR_SIGHAND | launch.clone_flags, *region, ep_stub_main, region->args(),
+                          &pidfd, "ep-stub", launch.cgroup_fd);
     }
     if (pid < 0) {
-        msg = "clone3(CLONE_PIDFD): " + std::string(strerror(static_cast<int>(-pid)));
+        msg = std::string("clone3(CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : "") +
+              (launch.cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): " + strerror(static_cast<int>(-pid));
         return static_cast<int>(pid);
     }
     out.pidfd.reset(pidfd);

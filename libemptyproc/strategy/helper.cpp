@@ -148,7 +148,7 @@ void helper_release() {
 }
 
 int launch_helper(int exec_fd, const std::string &path, const std::vector<std::string> &argv, const int *keep,
-                  uint32_t nkeep, uint64_t clone_flags, StubProcess &out, std::string &msg) {
+                  uint32_t nkeep, uint64_t clone_flags, StubProcess &out, std::string &msg, int cgroup_fd) {
     std::unique_ptr<Region> region;
     if (int err = new_region(region, msg))
         return err;
@@ -182,10 +182,11 @@ int launch_helper(int exec_fd, const std::string &path, const std::vector<std::s
     {
         AllSignalsBlocked blocked;
         pid = clone_named(CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | clone_flags,
-                          *region, ep_launch_child, la, &pidfd, "ep-stub");
+                          *region, ep_launch_child, la, &pidfd, "ep-stub", cgroup_fd);
     }
     if (pid < 0) {
-        msg = "clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD): " + std::string(strerror(static_cast<int>(-pid)));
+        msg = std::string("clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD") + (clone_flags & CLONE_NEWPID ? "|CLONE_NEWPID" : "") +
+              (cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): " + strerror(static_cast<int>(-pid));
         return static_cast<int>(pid);
     }
     out.pidfd.reset(pidfd);
@@ -215,7 +216,9 @@ int start_helper_stub(int exec_fd, const std::string &path, const StubLaunch &la
         keep[i] = launch.keep[i];
     // Kept descriptors on low slots for the instant of the vfork (the child's unshare is cheap).
     uint64_t lease = fd_slots_lease(keep, launch.nkeep, nullptr);
-    int err = launch_helper(exec_fd, path, stub_argv(launch, keep), keep, launch.nkeep, 0, out, msg);
+    // launch.clone_flags and cgroup_fd: born in a new pid namespace or in a cgroup, as clone_vm.
+    int err = launch_helper(exec_fd, path, stub_argv(launch, keep), keep, launch.nkeep, launch.clone_flags, out, msg,
+                            launch.cgroup_fd);
     fd_slots_release(lease);
     return err;
 }

@@ -23,9 +23,10 @@ int helper_memfd(std::string &msg);
 
 // vfork + exec the helper (exec_fd >= 0: execveat AT_EMPTY_PATH; else path) with argv and only
 // keep[0..nkeep) open. clone_flags are added to CLONE_VM|CLONE_VFORK|CLONE_FILES|CLONE_PIDFD|
-// CLONE_CLEAR_SIGHAND. On success out has the pidfd and pid of the running helper.
+// CLONE_CLEAR_SIGHAND; cgroup_fd >= 0 adds CLONE_INTO_CGROUP. On success out has the pidfd and pid of
+// the running helper.
 int launch_helper(int exec_fd, const std::string &path, const std::vector<std::string> &argv, const int *keep,
-                  uint32_t nkeep, uint64_t clone_flags, StubProcess &out, std::string &msg);
+                  uint32_t nkeep, uint64_t clone_flags, StubProcess &out, std::string &msg, int cgroup_fd = -1);
 
 // ep_cache_release(): close the memfd.
 void helper_release();

@@ -33,16 +33,17 @@ struct StrategyRow {
     // EP_STUB_KEEP_* (posix_spawn-style inheritance) can be honoured.
     bool inherits;
     // Whether ep_open() itself creates the stub with clone3, so that it can be born in a new pid
-    // namespace or a cgroup (StubLaunch::clone_flags, cgroup_fd).
+    // namespace or a cgroup (StubLaunch::clone_flags, cgroup_fd). Not the zygote's stubs (another
+    // process clones them) nor the pool's (born before ep_open()).
     bool birth;
 };
 constexpr StrategyRow kStrategies[] = {
     {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true, true},
-    {EP_STRATEGY_FORK, "fork", start_fork, true, false},
-    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, false},
+    {EP_STRATEGY_FORK, "fork", start_fork, true, true},
+    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, true},
     {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false, false},
     {EP_STRATEGY_POOL, "pool", nullptr, false, false},
-    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, false},
+    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, true},
 };
 
 const StrategyRow *row_of(uint32_t strategy) {
@@ -72,7 +73,8 @@ int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg) {
     if (!s || s->birth || (!launch.clone_flags && launch.cgroup_fd < 0))
         return 0;
     msg = std::string("strategy ") + s->name +
-          " cannot create a namespace or join a cgroup at birth: only clone_vm makes its stub in ep_open() with clone3";
+          " cannot create a namespace or join a cgroup at birth: its stub is not cloned by ep_open() itself "
+          "(use clone_vm, fork, exec_stub or safeexec)";
     return -EOPNOTSUPP;
 }
 

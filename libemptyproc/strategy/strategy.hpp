@@ -52,7 +52,7 @@ bool strategy_known(uint32_t strategy);
 int check_launch_flags(uint32_t strategy, uint32_t flags, std::string &msg);
 
 // 0, or -EOPNOTSUPP with msg if `strategy` cannot honour launch.clone_flags or launch.cgroup_fd
-// (only clone_vm creates its stub in ep_open() with clone3).
+// (zygote and pool stubs are not cloned by ep_open() itself).
 int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg);
 
 // Strategy pool: a prepared stub and its channel (or a fresh one if none is ready). pool.cpp.
