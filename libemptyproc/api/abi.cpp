@@ -121,6 +121,7 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
     StubLaunch launch;
     launch.transport = h.transport;
     launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
+    chan->stub_uring(launch.uring);
     StubProcess stub;
     if (int err = start_stub(h.strategy, launch, stub, msg))
         return open_failed(err, "strategy", msg);

@@ -125,6 +125,7 @@ int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg)
     args.nkeep = launch.nkeep;
     for (uint32_t i = 0; i < EP_STUB_KEEP_MAX; i++)
         args.keep[i] = launch.keep[i];
+    args.uring = launch.uring;
     args.recv_size = static_cast<uint32_t>(kRecv);
     args.recv_buf = region->recv();
     args.arena = region->arena();

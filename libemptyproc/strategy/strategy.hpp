@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../common/unique_fd.hpp"
+#include "../stub/stub.h"
 
 namespace ep::detail {
 
@@ -32,6 +33,7 @@ struct StubLaunch {
     uint32_t flags = 0;
     uint32_t nkeep = 0;
     int keep[4] = {-1, -1, -1, -1}; // EP_STUB_KEEP_MAX
+    ep_stub_uring uring{};          // io_uring transport: Channel::stub_uring()
 };
 
 // Start a paused stub. The stub owns private copies of launch.keep[]; the caller closes its own

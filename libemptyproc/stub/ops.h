@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../proto/wire.h"
+#include "chan.h"
 #include "stub.h"
 
 /* Everything the stub remembers between records. Lives on the stub's stack. */
@@ -26,6 +27,7 @@ struct ep_stub {
     unsigned char *arena; /* tagged strings: 'A' argv, 'E' env, 'X' exec target */
     uint64_t arena_size;
     uint64_t arena_used;
+    struct ep_uring_state uring; /* EP_STUB_TRANSPORT_IO_URING only */
 };
 
 /* The descriptors of the frame being applied: where each now is, and whether it was consumed. */
