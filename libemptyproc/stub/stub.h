@@ -32,9 +32,9 @@ extern "C" {
 struct ep_sqe;
 struct ep_cqe;
 
-/* EP_TRANSPORT_IO_URING (docs/io_uring.md): the stub's ring C (keep[0]) and the frame arena (a
- * memfd, keep[2]) as the caller mapped them. The addresses are valid in a stub that shares the
- * caller's memory (CLONE_VM) or inherited it (fork: the mappings are MAP_SHARED); they belong to the
+/* EP_TRANSPORT_IO_URING (docs/io_uring.md): the stub's ring C (keep[1]; keep[0] is the channel
+ * socket) and the frame arena (a shared memfd mapping) as the caller mapped them. The addresses are valid in a stub
+ * that shares the caller's memory (CLONE_VM) or inherited it (fork: the mappings are MAP_SHARED); they belong to the
  * caller's channel, which unmaps them only after the stub exec'd or was reaped. sq_head == 0: not
  * mapped for this stub (a strategy that shares no memory; not supported yet). */
 struct ep_stub_uring {

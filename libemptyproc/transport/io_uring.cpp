@@ -152,8 +152,7 @@ io_uring_sqe *get_sqe(io_uring *p) {
 // ---- the frame arena: a memfd both sides map; a few are cached ----------------------------------
 
 struct Arena {
-    int fd = -1;
-    unsigned char *base = nullptr;
+    unsigned char *base = nullptr; // MAP_SHARED of a memfd (shared with a forked stub too)
 };
 
 class ArenaCache {
@@ -175,7 +174,6 @@ class ArenaCache {
             }
         }
         munmap(a.base, kArenaSize);
-        close(a.fd);
     }
 
   private:
@@ -207,7 +205,7 @@ int make_arena(Arena &out, std::string &msg) {
         msg = "io_uring: the frame arena: mmap: " + std::string(strerror(err));
         return -err;
     }
-    out.fd = fd;
+    close(fd); // the mapping keeps the memory; cached arenas hold no descriptor
     out.base = static_cast<unsigned char *>(p);
     return 0;
 }
@@ -227,12 +225,11 @@ class IoUringChannel final : public Channel {
     }
 
     uint32_t stub_fds(int *fds, uint32_t max) const override {
-        if (max < 3)
+        if (max < 2)
             return 0;
         verdicts_->stub_fds(fds, 1); // keep[0]: the channel socket, for verdicts and the hang-up
         fds[1] = ring_.ring_fd;      // keep[1]: ring C
-        fds[2] = arena_.fd;          // keep[2]: the arena, for a stub that maps it itself
-        return 3;
+        return 2;
     }
 
     void stub_uring(ep_stub_uring &u) const override {
