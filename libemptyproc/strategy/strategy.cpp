@@ -14,9 +14,12 @@ struct StrategyRow {
     uint32_t id;
     const char *name;
     int (*start)(const StubLaunch &launch, StubProcess &out, std::string &msg);
+    // The stub shares the caller's memory or inherits its MAP_SHARED mappings (fork), and its
+    // start copies launch.uring into ep_stub_args: the io_uring transport works (docs/io_uring.md).
+    bool io_uring = false;
 };
 constexpr StrategyRow kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm},
+    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true},
 };
 } // namespace
 
@@ -28,9 +31,16 @@ bool strategy_known(uint32_t strategy) {
 }
 
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {
-    for (const auto &s : kStrategies)
-        if (s.id == strategy)
-            return s.start(launch, out, msg);
+    for (const auto &s : kStrategies) {
+        if (s.id != strategy)
+            continue;
+        if (launch.transport == EP_TRANSPORT_IO_URING && !s.io_uring) {
+            msg = std::string("io_uring: the ") + s.name +
+                  " strategy's stub cannot reach the caller's mappings of its ring and arena";
+            return -EOPNOTSUPP;
+        }
+        return s.start(launch, out, msg);
+    }
     msg = "unknown strategy " + std::to_string(strategy);
     return -EINVAL;
 }
