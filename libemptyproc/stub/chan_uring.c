@@ -236,7 +236,13 @@ static long one_request(struct ep_stub *st, uint32_t tag) {
 }
 
 long ep_chan_uring_openat(struct ep_stub *st, int dirfd, const char *path, long flags, long mode) {
-    ep_sqe_openat(sqe_get(&st->uring), dirfd, path, (uint32_t)flags, (uint32_t)mode, UD(TAG_OPEN, 0));
+    struct ep_sqe *s = sqe_get(&st->uring);
+    ep_sqe_openat(s, dirfd, path, (uint32_t)flags, (uint32_t)mode, UD(TAG_OPEN, 0));
+    /* Inline, io_uring first tries the open with O_NONBLOCK added (and clears it afterwards): a FIFO
+     * would open for reading without waiting for a writer, and fail ENXIO for writing without a
+     * reader, where openat(2) waits. IOSQE_ASYNC goes straight to an io-wq worker: openat(2)'s
+     * semantics, at the price of a worker thread. */
+    s->flags |= EP_IOSQE_ASYNC;
     return one_request(st, TAG_OPEN);
 }
 

@@ -26,6 +26,7 @@
 #define EP_IOSQE_FIXED_FILE (1u << 0)
 #define EP_IOSQE_IO_LINK (1u << 2)
 #define EP_IOSQE_IO_HARDLINK (1u << 3)
+#define EP_IOSQE_ASYNC (1u << 4)
 #define EP_IOSQE_CQE_SKIP_SUCCESS (1u << 6)
 
 #define EP_IORING_MSG_DATA 0u

@@ -5,6 +5,7 @@
 #include <liburing.h>
 #include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ static_assert(EP_IORING_OP_FILES_UPDATE == IORING_OP_FILES_UPDATE && EP_IORING_O
 static_assert(EP_IORING_MSG_SEND_FD == IORING_MSG_SEND_FD && EP_IORING_MSG_RING_CQE_SKIP == IORING_MSG_RING_CQE_SKIP);
 static_assert(EP_IOSQE_IO_HARDLINK == IOSQE_IO_HARDLINK && EP_IOSQE_CQE_SKIP_SUCCESS == IOSQE_CQE_SKIP_SUCCESS);
 static_assert(EP_IOSQE_FIXED_FILE == IOSQE_FIXED_FILE && EP_IORING_OFF_SQES == IORING_OFF_SQES);
+static_assert(EP_IOSQE_ASYNC == IOSQE_ASYNC);
 static_assert(EP_FUTEX_BITSET_MATCH_ANY == FUTEX_BITSET_MATCH_ANY);
 // Not in Debian's 6.1 uapi header nor in liburing 2.3 (kernel io_uring.h: FUTEX_WAIT follows
 // WAITID 50, FIXED_FD_INSTALL follows FUTEX_WAITV 53); checked by running them below.
@@ -143,6 +145,42 @@ TEST_F(UringSqe, OpenatAndCloseWorkOnNormalDescriptors) {
     ep_sqe_close(sqe(a), fd, 2);
     EXPECT_EQ(run(a), std::make_pair(uint64_t{2}, 0));
     EXPECT_EQ(fcntl(fd, F_GETFD), -1);
+}
+
+// Why the stub's OPENAT is IOSQE_ASYNC: inline, io_uring tries the open with O_NONBLOCK added, so a
+// FIFO without a reader fails ENXIO where open(2) waits for one.
+TEST_F(UringSqe, InlineOpenatOfAFifoWithoutAReaderFailsEnxio) {
+    char dir[] = "/tmp/ep-uring-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    std::string fifo = std::string(dir) + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    ep_sqe_openat(sqe(a), AT_FDCWD, fifo.c_str(), O_WRONLY | O_CLOEXEC, 0, 1);
+    EXPECT_EQ(run(a), std::make_pair(uint64_t{1}, -ENXIO));
+    unlink(fifo.c_str());
+    rmdir(dir);
+}
+
+TEST_F(UringSqe, AsyncOpenatOfAFifoWaitsForAReaderAsOpenDoes) {
+    char dir[] = "/tmp/ep-uring-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    std::string fifo = std::string(dir) + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    ep_sqe *s = sqe(a);
+    ep_sqe_openat(s, AT_FDCWD, fifo.c_str(), O_WRONLY | O_CLOEXEC, 0, 1);
+    s->flags |= EP_IOSQE_ASYNC;
+    io_uring_submit(&a);
+    io_uring_cqe *c = nullptr;
+    EXPECT_EQ(io_uring_peek_cqe(&a, &c), -EAGAIN); // cannot complete without a reader
+    int r = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ASSERT_GE(r, 0);
+    auto [ud, fd] = next(a);
+    EXPECT_EQ(ud, 1u);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    close(fd);
+    close(r);
+    unlink(fifo.c_str());
+    rmdir(dir);
 }
 
 TEST_F(UringSqe, PollAddCompletesWhenThePeerCloses) {
