@@ -142,6 +142,32 @@ TEST_P(Transport, OpenOfAFifoForWritingWaitsForAReaderAsOpenDoes) {
     EXPECT_EQ(l.flags & O_NONBLOCK, 0) << out["fd.3"];
 }
 
+// An open after a uid change is checked against the new user, whatever carries it (over io_uring
+// the open runs in an io-wq worker, which must act with the stub's credentials of that moment).
+TEST_P(Transport, OpenAfterUidIsCheckedAgainstTheNewUser) {
+    if (geteuid() != 0)
+        GTEST_SKIP() << "a uid change needs root";
+    ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+    std::string open_to_all = tmp.file("all", "x", 0644), root_only = tmp.file("root", "x", 0600);
+    for (const auto &[file, want] : {std::make_pair(open_to_all, ok()), std::make_pair(root_only, fails(EACCES))}) {
+        Spawn s(GetParam());
+        Rc r = s.stdout_to_pipe();
+        if (r == ok())
+            r = s.str("uid", "65534");
+        if (r == ok())
+            r = s.str("open.3", file);
+        if (r == ok())
+            r = s.args({"print"});
+        if (r == ok())
+            r = s.exec_probe();
+        if (!GetParam().sync || r == ok()) {
+            auto out = s.finish();
+            r = out.exec;
+        }
+        EXPECT_EQ(r, want) << file << ": " << joined(s.log());
+    }
+}
+
 EP_INSTANTIATE_MATRIX(Conformance, Transport);
 
 } // namespace
