@@ -58,7 +58,7 @@ extern "C" {
 
 /* ep_open_how.transport: how the command stream reaches the stub. */
 #define EP_TRANSPORT_SOCKETPAIR 0u /* AF_UNIX SOCK_SEQPACKET pair, fds by SCM_RIGHTS (default) */
-#define EP_TRANSPORT_IO_URING 1u   /* the stream rides an io_uring ring */
+#define EP_TRANSPORT_IO_URING 1u   /* the stream rides the stub's io_uring (Linux >= 6.8; docs/io_uring.md) */
 
 /* ep_open_how.strategy: how the paused stub comes to exist. */
 #define EP_STRATEGY_CLONE_VM 0u  /* clone(CLONE_VM) onto its own stack: no page-table copy (default) */
@@ -134,8 +134,10 @@ enum ep_config_cmd {
  *   EBADF       EP_OPEN_CGROUP with a cgroup_fd that is not open.
  *   EPERM       CLONE_NEWPID or the cgroup needs privileges the caller lacks.
  *   E2BIG       size is larger than the library knows and the extra bytes are not zero.
- *   EOPNOTSUPP  the transport or strategy is not available in this build or on this kernel, or the
- *               strategy cannot give a namespace or cgroup at birth (its stubs exist beforehand).
+ *   EOPNOTSUPP  the transport or strategy is not available in this build or on this kernel
+ *               (EP_TRANSPORT_IO_URING: an io_uring operation it needs is missing, or io_uring
+ *               is disabled; or the strategy cannot serve it), or the strategy cannot give a
+ *               namespace or cgroup at birth (its stubs are not cloned by ep_open() itself).
  *   EMFILE, ENFILE, ENOMEM, EAGAIN
  *               the socketpair, the stub's memory or the clone could not be had.
  *   A message naming the cause is queued on the calling thread's open log: ep_log_read(-1, ...).

@@ -148,6 +148,7 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
         if (int err = make_channel(h.transport, chan, msg))
             return open_failed(err, "transport", msg);
         launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
+        chan->stub_uring(launch.uring);
         if (int err = start_stub(h.strategy, launch, stub, msg))
             return open_failed(err, "strategy", msg);
     }

@@ -32,6 +32,7 @@ int start_clone_vm_flags(const StubLaunch &launch, uint64_t extra_flags, uint32_
     args.nkeep = launch.nkeep;
     for (uint32_t i = 0; i < EP_STUB_KEEP_MAX; i++)
         args.keep[i] = launch.keep[i];
+    args.uring = launch.uring;
     args.recv_size = static_cast<uint32_t>(kRecv);
     args.recv_buf = region->recv();
     args.arena = region->arena();

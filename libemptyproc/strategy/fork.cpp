@@ -28,6 +28,7 @@ int start_fork(const StubLaunch &launch, StubProcess &out, std::string &msg) {
     args.arena = region->arena();
     args.arena_size = kArena;
     args.s0_done = nullptr;
+    args.uring = launch.uring; // the ring's and arena's mappings are MAP_SHARED: the fork inherits them
     std::memcpy(region->args(), &args, sizeof args);
 
     int pidfd = -1;

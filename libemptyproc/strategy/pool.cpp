@@ -51,6 +51,7 @@ int make_one(uint32_t transport, bool pooled, std::unique_ptr<Channel> &chan, St
     StubLaunch launch;
     launch.transport = transport;
     launch.nkeep = chan->stub_fds(launch.keep, EP_STUB_KEEP_MAX);
+    chan->stub_uring(launch.uring);
     return pooled ? start_clone_vm_flags(launch, CLONE_FS, EP_STUB_LATE_FS, stub, msg)
                   : start_clone_vm_flags(launch, 0, 0, stub, msg);
 }

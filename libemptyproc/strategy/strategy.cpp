@@ -36,14 +36,17 @@ struct StrategyRow {
     // namespace or a cgroup (StubLaunch::clone_flags, cgroup_fd). Not the zygote's stubs (another
     // process clones them) nor the pool's (born before ep_open()).
     bool birth;
+    // Whether the stub shares the caller's memory or inherits its MAP_SHARED mappings (fork) and
+    // its start copies launch.uring into ep_stub_args: the io_uring transport works (docs/io_uring.md).
+    bool io_uring;
 };
 constexpr StrategyRow kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true, true},
-    {EP_STRATEGY_FORK, "fork", start_fork, true, true},
-    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, true},
-    {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false, false},
-    {EP_STRATEGY_POOL, "pool", nullptr, false, false},
-    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, true},
+    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true, true, true},
+    {EP_STRATEGY_FORK, "fork", start_fork, true, true, true},
+    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, true, false},
+    {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false, false, false},
+    {EP_STRATEGY_POOL, "pool", nullptr, false, false, true},
+    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, true, false},
 };
 
 const StrategyRow *row_of(uint32_t strategy) {
@@ -78,6 +81,14 @@ int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg) {
     return -EOPNOTSUPP;
 }
 
+int check_transport(uint32_t strategy, uint32_t transport, std::string &msg) {
+    const StrategyRow *s = row_of(strategy);
+    if (!s || transport != EP_TRANSPORT_IO_URING || s->io_uring)
+        return 0;
+    msg = std::string("io_uring: the ") + s->name + " strategy's stub cannot reach the caller's mappings of its ring and arena";
+    return -EOPNOTSUPP;
+}
+
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {
     const StrategyRow *s = row_of(strategy);
     if (!s || !s->start) {
@@ -87,6 +98,8 @@ int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, st
     if (int err = check_launch_flags(strategy, launch.flags, msg))
         return err;
     if (int err = check_birth(strategy, launch, msg))
+        return err;
+    if (int err = check_transport(strategy, launch.transport, msg))
         return err;
     return s->start(launch, out, msg);
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../common/unique_fd.hpp"
+#include "../stub/stub.h"
 
 namespace ep::detail {
 
@@ -37,6 +38,7 @@ struct StubLaunch {
     // ep_open() can honour them; start_stub() refuses the others with EOPNOTSUPP.
     uint64_t clone_flags = 0;
     int cgroup_fd = -1;
+    ep_stub_uring uring{};          // io_uring transport: Channel::stub_uring()
 };
 
 // Start a paused stub. The stub owns private copies of launch.keep[]; the caller closes its own
@@ -54,6 +56,10 @@ int check_launch_flags(uint32_t strategy, uint32_t flags, std::string &msg);
 // 0, or -EOPNOTSUPP with msg if `strategy` cannot honour launch.clone_flags or launch.cgroup_fd
 // (zygote and pool stubs are not cloned by ep_open() itself).
 int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg);
+
+// 0, or -EOPNOTSUPP with msg if `strategy` cannot carry `transport` (io_uring needs a stub that
+// shares or inherits the caller's mappings of the ring and the arena).
+int check_transport(uint32_t strategy, uint32_t transport, std::string &msg);
 
 // Strategy pool: a prepared stub and its channel (or a fresh one if none is ready). pool.cpp.
 class Channel;

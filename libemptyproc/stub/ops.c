@@ -150,7 +150,9 @@ static int op_fd_dup(struct ep_stub *st, struct ep_frame_fds *ff, const struct e
 static int op_open(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_wire_op *op) {
     int dirfd = op->fd_index >= 0 ? take(ff, op->fd_index) : EP_AT_FDCWD;
     int err = make_room(st, op->a);
-    long fd = err ? err : sys_openat(dirfd, op->data, op->b, op->c);
+    long fd = err                                           ? err
+              : st->transport == EP_STUB_TRANSPORT_IO_URING ? ep_chan_uring_openat(st, dirfd, op->data, op->b, op->c)
+                                                            : sys_openat(dirfd, op->data, op->b, op->c);
     if (dirfd >= 0)
         sys_close(dirfd);
     if (fd < 0)
@@ -165,7 +167,7 @@ static int op_open(struct ep_stub *st, struct ep_frame_fds *ff, const struct ep_
 static int op_close(struct ep_stub *st, const struct ep_wire_op *op) {
     if (is_owned(st, op->a))
         return 0; /* not visible to the target anyway */
-    long r = sys_close((int)op->a);
+    long r = st->transport == EP_STUB_TRANSPORT_IO_URING ? ep_chan_uring_close(st, (int)op->a) : sys_close((int)op->a);
     /* posix_spawn_file_actions_addclose: closing a descriptor that is not open is not an error */
     return (r < 0 && r != -EBADF) ? (int)r : 0;
 }

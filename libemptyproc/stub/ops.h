@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../proto/wire.h"
+#include "chan.h"
 #include "stub.h"
 
 /* Everything the stub remembers between records. Lives on the stub's stack. */
@@ -28,6 +29,7 @@ struct ep_stub {
     uint64_t arena_used;
     const char *id_map[2]; /* uid_map, gid_map text (in the arena) for the next user namespace, or 0 */
     long ppid;             /* the parent at S0: pdeathsig re-checks it */
+    struct ep_uring_state uring; /* EP_STUB_TRANSPORT_IO_URING only */
 };
 
 /* The descriptors of the frame being applied: where each now is, and whether it was consumed. */

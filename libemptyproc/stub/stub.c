@@ -27,6 +27,7 @@
 #include "stub.h"
 
 #include "../proto/wire.h"
+#include "chan.h"
 #include "ops.h"
 #include "sys.h"
 
@@ -99,56 +100,21 @@ static void prologue(const struct ep_stub_args *args) {
             sys_rt_sigaction(sig, &dfl);
 }
 
-/* Receive one frame. Returns its length, 0 at EOF, or a negative errno; fds[] gets the descriptors
- * (already CLOEXEC) and *nfds their count. */
-static long recv_frame(struct ep_stub *st, int *fds, uint32_t *nfds) {
-    union {
-        struct ep_cmsghdr h;
-        unsigned char buf[sizeof(struct ep_cmsghdr) + EP_WIRE_FDS_MAX * sizeof(int) + 16];
-    } control;
-    struct ep_iovec iov = {st->recv_buf, st->recv_size};
-    struct ep_msghdr m = {0, 0, &iov, 1, &control, sizeof control, 0};
-    long n;
-    do
-        n = sys_recvmsg(st->chan, &m, EP_MSG_CMSG_CLOEXEC);
-    while (n == -EINTR);
-    *nfds = 0;
-    if (n < 0)
-        return n;
-    for (size_t off = 0; m.controllen - off >= sizeof(struct ep_cmsghdr);) {
-        struct ep_cmsghdr *c = (struct ep_cmsghdr *)(control.buf + off);
-        if (c->len < sizeof *c || c->len > m.controllen - off)
-            break;
-        if (c->level == EP_SOL_SOCKET && c->type == EP_SCM_RIGHTS) {
-            const int *in = (const int *)(c + 1);
-            size_t count = (c->len - sizeof *c) / sizeof(int);
-            for (size_t i = 0; i < count; i++) {
-                if (*nfds < EP_WIRE_FDS_MAX)
-                    fds[(*nfds)++] = in[i];
-                else
-                    sys_close(in[i]); /* more than a frame may carry: refused below */
-            }
-            if (count > EP_WIRE_FDS_MAX)
-                m.flags |= EP_MSG_CTRUNC;
-        }
-        off += (c->len + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1);
-    }
-    if (m.flags & (EP_MSG_TRUNC | EP_MSG_CTRUNC))
-        return -EMSGSIZE; /* the descriptors close when the stub dies, after its BAD_FRAME */
-    return n;
-}
-
 __attribute__((noreturn)) void ep_stub_main(void *argp) {
     const struct ep_stub_args *args = (const struct ep_stub_args *)argp;
     struct ep_stub st;
     prologue(args);
     ep_stub_init(&st, args);
+    if (st.transport == EP_STUB_TRANSPORT_IO_URING && ep_chan_uring_init(&st, args) < 0)
+        die();
 
     int fds[EP_WIRE_FDS_MAX];
     int late_fs = (args->flags & EP_STUB_LATE_FS) != 0;
     for (;;) { /* S1 */
         uint32_t nfds;
-        long n = recv_frame(&st, fds, &nfds);
+        unsigned char *frame;
+        long n = st.transport == EP_STUB_TRANSPORT_IO_URING ? ep_chan_uring_recv(&st, &frame, fds, &nfds)
+                                                            : ep_chan_socket_recv(&st, &frame, fds, &nfds);
         if (n == 0)
             die();     /* S3: the stream ended without an exec (or the caller died) */
         if (late_fs) { /* a pooled stub: cwd, root and umask are the caller's as of now */
@@ -166,14 +132,14 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         }
         struct ep_wire_cursor cur;
         uint32_t bad;
-        int err = ep_wire_check_frame(st.recv_buf, (uint32_t)n, nfds, &cur, &bad);
+        int err = ep_wire_check_frame(frame, (uint32_t)n, nfds, &cur, &bad);
         if (err) {
             /* The frame's descriptors close in the stub's death, after the verdict is queued: one
              * may be the exec pipe, whose EOF must not come first. */
             send_verdict(st.chan, EP_VERDICT_BAD_FRAME, bad, err);
             die();
         }
-        int sync = (((const struct ep_wire_frame_hdr *)st.recv_buf)->flags & EP_FRAME_SYNC) != 0;
+        int sync = (((const struct ep_wire_frame_hdr *)frame)->flags & EP_FRAME_SYNC) != 0;
         struct ep_frame_fds ff;
         err = ep_stub_take_fds(&st, &ff, &cur, fds, nfds);
         if (err) {

@@ -29,6 +29,45 @@ extern "C" {
  * at hand-out time rather than at pool-fill time. */
 #define EP_STUB_LATE_FS 0x100u
 
+/* ep_stub_args.transport values (EP_TRANSPORT_* of emptyproc.h, which the stub does not include). */
+#define EP_STUB_TRANSPORT_SOCKETPAIR 0u
+#define EP_STUB_TRANSPORT_IO_URING 1u
+
+struct ep_sqe;
+struct ep_cqe;
+
+/* EP_TRANSPORT_IO_URING (docs/io_uring.md): the stub's ring C (keep[1]; keep[0] is the channel
+ * socket) and the frame arena (a shared memfd mapping) as the caller mapped them. The addresses are valid in a stub
+ * that shares the caller's memory (CLONE_VM) or inherited it (fork: the mappings are MAP_SHARED); they belong to the
+ * caller's channel, which unmaps them only after the stub exec'd or was reaped. sq_head == 0: not
+ * mapped for this stub (a strategy that shares no memory; not supported yet). */
+struct ep_stub_uring {
+    uint32_t *sq_head, *sq_tail, *sq_array;
+    struct ep_sqe *sqes;
+    uint32_t *cq_head, *cq_tail;
+    struct ep_cqe *cqes;
+    uint32_t sq_mask, sq_entries, cq_mask;
+    uint32_t slots; /* size of C's fixed-file table */
+    unsigned char *arena;
+    uint64_t arena_size;
+};
+
+/* The arena starts with this header; frames follow from EP_URING_ARENA_FRAMES on, 8-aligned. */
+struct ep_uring_arena_hdr {
+    uint32_t done;    /* written by the stub: sequence number (1, 2, ...) of the last frame finished */
+    uint32_t waiting; /* written by the caller: nonzero while it sleeps on `done` (FUTEX_WAIT) */
+};
+#define EP_URING_ARENA_FRAMES 64u
+/* Commits the stub queues while it waits for its own requests; the caller keeps fewer in flight. */
+#define EP_URING_PENDING_MAX 32u
+
+/* A commit: the MSG_RING data CQE that hands the stub one frame. res = the frame's length. */
+#define EP_URING_TAG(ud) ((uint32_t)((ud) >> 56))
+#define EP_URING_TAG_COMMIT 0xc1u
+#define EP_URING_COMMIT(off, slot_base) (((uint64_t)EP_URING_TAG_COMMIT << 56) | ((uint64_t)(slot_base) << 32) | (off))
+#define EP_URING_COMMIT_OFF(ud) ((uint32_t)(ud))
+#define EP_URING_COMMIT_SLOTS(ud) ((uint32_t)((ud) >> 32) & 0xffffffu)
+
 /* Trivially copyable, no pointers into the caller's heap: only into the stub's own region. */
 struct ep_stub_args {
     uint32_t transport;             /* EP_TRANSPORT_*: how the stub reads its stream */
@@ -43,6 +82,7 @@ struct ep_stub_args {
      * then reuse the descriptor numbers keep[] had in its own table). In the stub's region. With
      * EP_STUB_LATE_FS: set to 2 (and futex-woken) once cwd, root and umask are unshared. */
     volatile uint32_t *s0_done;
+    struct ep_stub_uring uring; /* EP_STUB_TRANSPORT_IO_URING only */
 };
 
 /* The stub's entry point: runs on the stub's own stack, never returns (it execs or dies). */

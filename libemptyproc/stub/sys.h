@@ -54,6 +54,7 @@ static inline long ep_syscall6(long n, long a, long b, long c, long d, long e, l
 #define EP_SC3(n, a, b, c) ep_syscall6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define EP_SC4(n, a, b, c, d) ep_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define EP_SC5(n, a, b, c, d, e) ep_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define EP_SC6(n, a, b, c, d, e, f) ep_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 /* Constants the stub needs, spelled out so that no libc header is pulled in. */
 #define EP_AT_FDCWD (-100)
@@ -135,6 +136,15 @@ static inline long sys_fcntl(int fd, int cmd, long arg) {
 }
 static inline long sys_openat(int dirfd, const char *path, long flags, long mode) {
     return EP_SC4(__NR_openat, dirfd, path, flags, mode);
+}
+static inline long sys_write(int fd, const void *buf, size_t len) {
+    return EP_SC3(__NR_write, fd, buf, len);
+}
+static inline long sys_io_uring_enter(int ring, unsigned to_submit, unsigned min_complete, unsigned flags) {
+    return EP_SC6(__NR_io_uring_enter, ring, to_submit, min_complete, flags, 0, 0);
+}
+static inline long sys_futex_wake(uint32_t *word, int n) { /* FUTEX_WAKE, shared */
+    return EP_SC3(__NR_futex, word, 1, n);
 }
 static inline long sys_recvmsg(int fd, struct ep_msghdr *m, int flags) {
     return EP_SC3(__NR_recvmsg, fd, m, flags);

@@ -27,23 +27,32 @@ class SocketpairChannel final : public Channel {
 
     int send(FrameBuilder &frame, uint16_t flags, int pidfd) override {
         const auto &bytes = frame.finish(flags);
-        const auto &fds = frame.fds();
-        iovec iov{const_cast<unsigned char *>(bytes.data()), bytes.size()};
+        std::vector<int> fds;
+        for (const auto &fd : frame.fds())
+            fds.push_back(fd.get());
+        if (int err = send_datagram(bytes.data(), bytes.size(), fds.data(), fds.size(), pidfd))
+            return err;
+        frame.clear(); // closes our duplicates: the stub has its own now
+        return 0;
+    }
+
+    int send_fds(const int *fds, uint32_t n, int pidfd) override { return send_datagram(&n, sizeof n, fds, n, pidfd); }
+
+    int send_datagram(const void *data, size_t len, const int *fds, size_t nfds, int pidfd) {
+        iovec iov{const_cast<void *>(data), len};
         msghdr m{};
         m.msg_iov = &iov;
         m.msg_iovlen = 1;
         std::vector<unsigned char> control;
-        if (!fds.empty()) {
-            control.assign(CMSG_SPACE(fds.size() * sizeof(int)), 0);
+        if (nfds) {
+            control.assign(CMSG_SPACE(nfds * sizeof(int)), 0);
             m.msg_control = control.data();
             m.msg_controllen = control.size();
             cmsghdr *c = CMSG_FIRSTHDR(&m);
             c->cmsg_level = SOL_SOCKET;
             c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
-            int *out = reinterpret_cast<int *>(CMSG_DATA(c));
-            for (size_t i = 0; i < fds.size(); i++)
-                out[i] = fds[i].get();
+            c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+            std::memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
         }
         for (;;) {
             ssize_t n = sendmsg(mine_.get(), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -58,7 +67,6 @@ class SocketpairChannel final : public Channel {
             if (int err = wait_for(POLLOUT, pidfd))
                 return err;
         }
-        frame.clear(); // closes our duplicates: the stub has its own now
         return 0;
     }
 

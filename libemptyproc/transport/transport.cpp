@@ -16,7 +16,7 @@ struct TransportRow {
 
 constexpr TransportRow kTransports[] = {
     {EP_TRANSPORT_SOCKETPAIR, "socketpair", make_socketpair_channel},
-    {EP_TRANSPORT_IO_URING, "io_uring", nullptr},
+    {EP_TRANSPORT_IO_URING, "io_uring", make_io_uring_channel},
 };
 
 } // namespace

@@ -3,12 +3,14 @@
 // transport; both behave the same to the layer above.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "../proto/encode.hpp"
 #include "../proto/wire.h"
+#include "../stub/stub.h"
 
 namespace ep::detail {
 
@@ -20,9 +22,16 @@ class Channel {
     // Returns how many of fds[0..max) were filled.
     virtual uint32_t stub_fds(int *fds, uint32_t max) const = 0;
 
+    // What a stub of this transport finds in ep_stub_args.uring (io_uring only).
+    virtual void stub_uring(ep_stub_uring &) const {}
+
     // Send one frame. pidfd lets a blocked send notice a dead stub. Returns 0 or -errno
     // (-ECHILD: the stub died while the frame could not be sent).
     virtual int send(FrameBuilder &frame, uint16_t flags, int pidfd) = 0;
+
+    // Send descriptors alone: one datagram {uint32 n} with fds[0..n) in SCM_RIGHTS (the io_uring
+    // transport's path for the files io_uring cannot hold). 0 or -errno; -EOPNOTSUPP if not a socket.
+    virtual int send_fds(const int *, uint32_t, int) { return -EOPNOTSUPP; }
 
     // Wait for the next verdict. Returns 1 with *v filled, 0 at EOF (every copy of the stub's end
     // closed), -ECHILD if the stub died without closing the stream, or -errno.
@@ -37,6 +46,10 @@ class Channel {
 
 // AF_UNIX SOCK_SEQPACKET pair; descriptors by SCM_RIGHTS.
 int make_socketpair_channel(std::unique_ptr<Channel> &out, std::string &msg);
+
+// The stub's ring fed by the calling thread's ring (docs/io_uring.md); -EOPNOTSUPP if the kernel
+// lacks an opcode it needs, with msg naming it.
+int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg);
 
 // The channel of transport `id` (EP_TRANSPORT_*): 0, -EINVAL for an unknown id, -EOPNOTSUPP for
 // one this build does not have, or another -errno; msg says why.

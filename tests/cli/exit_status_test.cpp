@@ -97,12 +97,14 @@ TEST_P(RunExitStatus, FailedPgidIs125) {
     EXPECT_EQ(r.out, "");
 }
 
-TEST_P(RunExitStatus, UnavailableTransportIs125WithTheLibrarysReason) {
-    // io_uring is a known transport that this build does not provide yet: ep_open() says EOPNOTSUPP.
-    CliResult r = run_probe({"--transport", "io_uring"});
-    EXPECT_EQ(r.exit_code(), 125);
-    EXPECT_CONTAINS(r.err, "transport: io_uring");
-    EXPECT_EQ(r.out, "");
+TEST_P(RunExitStatus, IoUringTransportRunsTheProgramOrIs125WithTheLibrarysReason) {
+    CliResult r = run_probe({"--transport", "io_uring"}, {"exit", "7"});
+    if (r.exit_code() == 125) { // a kernel without the opcodes, or io_uring disabled: EOPNOTSUPP
+        EXPECT_CONTAINS(r.err, "transport: io_uring: ");
+        GTEST_SKIP() << "io_uring transport unavailable here: " << r.err;
+    }
+    EXPECT_EQ(r.exit_code(), 7) << r.err;
+    EXPECT_EQ(r.err, "");
 }
 
 EP_INSTANTIATE_MODES(RunExitStatus);

@@ -14,6 +14,9 @@ class Rlimit : public MatrixTest {};
 class Creds : public MatrixTest {
   protected:
     void SetUp() override {
+        MatrixTest::SetUp();
+        if (IsSkipped())
+            return;
         if (geteuid() != 0)
             GTEST_SKIP() << "credential changes need root";
     }

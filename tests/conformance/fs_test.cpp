@@ -17,6 +17,9 @@ class Root : public MatrixTest {
   protected:
     // tmp/tree: a root with a statically linked probe at /probe, /marker and /sub.
     void SetUp() override {
+        MatrixTest::SetUp();
+        if (IsSkipped())
+            return;
         tree = tmp.dir("tree");
         tmp.dir("tree/sub");
         tmp.file("tree/marker", "inside the root\n");

@@ -6,7 +6,7 @@
  *   probe [print] [exit N] [sleep SECONDS] [write FD TEXT] [read FD] ...   (words run in order)
  *
  *   print    argc, argv.<i>, env.<i>, pid, ppid, pgid, sid, uid (real effective saved), gid,
- *            groups, umask, cwd, root, comm, sigblk, sigign, sigcgt (hex, from /proc/self/status),
+ *            groups, umask, cwd, root, comm, sigpnd, shdpnd, sigblk, sigign, sigcgt (hex, from /proc/self/status),
  *            fds (comma list of open descriptors), fd.<N> (what each points to, flags=<octal>,
  *            cloexec=<0|1>), rlimit.<name> (soft:hard, "unlimited" for RLIM_INFINITY),
  *            sched (policy number and priority), tpgid (foreground group of the controlling
@@ -21,6 +21,7 @@
  *            personality (hex), tty_nr, ro.<path> for "/" (1 if read-only)
  *   try CALL run uname / getcwd / getpid and print "try.CALL=0" or "try.CALL=<errno name>"
  *   touch PATH  create PATH: "touch=0" or "touch=<errno name>"
+ *   maps     maps=<the distinct names of /proc/self/maps, '|'-separated>
  * The output goes to stdout; nothing else is written there.
  */
 #define _GNU_SOURCE
@@ -95,6 +96,38 @@ static void print_fds(void) {
         printf("fd.%d=%s flags=%o cloexec=%d\n", fds[i], target, fcntl(fds[i], F_GETFL),
                (fcntl(fds[i], F_GETFD) & FD_CLOEXEC) ? 1 : 0);
     }
+}
+
+/* "maps": the distinct names in /proc/self/maps (files, [heap], anon_inode:..., /memfd:...), in
+ * order, '|'-separated: what the process has mapped that is not anonymous memory. */
+static void print_maps(void) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[PATH_MAX + 128], seen[65536] = "";
+    size_t used = 0;
+    printf("maps=");
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *name = line;
+        for (int field = 0; field < 5 && name; field++) { /* address perms offset dev inode */
+            name = strchr(name, ' ');
+            while (name && *name == ' ')
+                name++;
+        }
+        if (!name || !*name || strstr(seen, name))
+            continue;
+        size_t len = strlen(name);
+        if (used + len + 2 < sizeof seen) {
+            memcpy(seen + used, name, len);
+            seen[used + len] = '|';
+            seen[used + len + 1] = 0;
+            used += len + 1;
+        }
+    }
+    if (used)
+        seen[used - 1] = 0;
+    printf("%s\n", seen);
+    if (f)
+        fclose(f);
 }
 
 static void print_rlimits(void) {
@@ -235,6 +268,8 @@ static void print_all(int argc, char **argv) {
     buf[n > 0 ? n : 0] = 0;
     printf("root=%s\n", buf);
     print_status_field("Name", "comm");
+    print_status_field("SigPnd", "sigpnd");
+    print_status_field("ShdPnd", "shdpnd");
     print_status_field("SigBlk", "sigblk");
     print_status_field("SigIgn", "sigign");
     print_status_field("SigCgt", "sigcgt");
@@ -253,6 +288,8 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "print")) {
             print_all(argc, argv);
+        } else if (!strcmp(argv[i], "maps")) {
+            print_maps();
         } else if (!strcmp(argv[i], "exit") && i + 1 < argc) {
             fflush(stdout);
             _exit(atoi(argv[++i]));

@@ -4,14 +4,45 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <map>
+#include <string>
+#include <utility>
+
 #include "matrix.hpp"
 #include "process.hpp"
 #include "spawn.hpp"
 
 namespace ep_test {
 
+// Whether ep_open() works for this entry's transport and strategy here; if it says EOPNOTSUPP (a
+// kernel without what the transport needs, io_uring disabled), why, from the open log. Asked once.
+inline bool matrix_entry_available(const Matrix &m, std::string &why) {
+    static std::map<std::pair<uint32_t, uint32_t>, std::string> known; // "" = available
+    auto key = std::make_pair(m.transport.id, m.strategy.id);
+    auto it = known.find(key);
+    if (it == known.end()) {
+        ep_open_how how = m.how();
+        int fd = ep_open(&how, sizeof how);
+        std::string reason;
+        if (fd >= 0)
+            ep_close(fd);
+        else if (errno == EOPNOTSUPP)
+            reason = std::string(m.transport.name) + "/" + m.strategy.name +
+                     " unavailable here: " + joined(log_messages(-1));
+        it = known.emplace(key, reason).first;
+    }
+    why = it->second;
+    return why.empty();
+}
+
 class MatrixTest : public ::testing::TestWithParam<Matrix> {
   protected:
+    void SetUp() override { // subclasses with a SetUp call this first
+        std::string why;
+        if (!matrix_entry_available(GetParam(), why))
+            GTEST_SKIP() << why;
+    }
     TempDir tmp;
 };
 

@@ -20,10 +20,10 @@ struct Named {
     const char *name;
 };
 
-// Transports and strategies built today. io_uring joins with {EP_TRANSPORT_IO_URING, "io_uring"}
-// once ep_open() stops answering EOPNOTSUPP for it (a lifecycle test pins that answer until then).
+// Transports and strategies built today.
 inline constexpr Named kTransports[] = {
     {EP_TRANSPORT_SOCKETPAIR, "socketpair"},
+    {EP_TRANSPORT_IO_URING, "io_uring"},
 };
 inline constexpr Named kStrategies[] = {
     {EP_STRATEGY_CLONE_VM, "clone_vm"}, {EP_STRATEGY_FORK, "fork"}, {EP_STRATEGY_EXEC_STUB, "exec_stub"},

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+// io_uring.cpp - the stream over io_uring (docs/io_uring.md): frames in a shared memfd arena, each
+// committed into the stub's ring C with IORING_OP_MSG_RING, its descriptors moved into C's fixed
+// table with IORING_MSG_SEND_FD, all from the calling thread's ring P in one io_uring_enter. Verdicts
+// come back on a SOCK_SEQPACKET pair (the socketpair channel, used for that half only), whose
+// hang-up also ends the stub's stream.
+#include <liburing.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "../stub/stub.h"
+#include "../stub/uring_sqe.h"
+#include "emptyproc/emptyproc.h"
+#include "transport.hpp"
+
+static_assert(EP_STUB_TRANSPORT_IO_URING == EP_TRANSPORT_IO_URING);
+static_assert(EP_STUB_TRANSPORT_SOCKETPAIR == EP_TRANSPORT_SOCKETPAIR);
+static_assert(sizeof(ep_sqe) == sizeof(io_uring_sqe) && sizeof(ep_cqe) == sizeof(io_uring_cqe));
+
+namespace ep::detail {
+namespace {
+
+constexpr unsigned kStubRingEntries = 64;    // C: SQ entries (CQ: twice as many)
+constexpr unsigned kStubSlots = 512;         // C: fixed-file slots, two full frames' worth
+constexpr unsigned kCallerRingEntries = 512; // P: a frame's chain is at most 2 x 250 + 2 SQEs
+constexpr unsigned kCallerSlots = 256;       // P: a frame's descriptors, briefly
+constexpr size_t kArenaSize = 8u << 20;      // frames in flight; a sparse memfd
+constexpr size_t kArenaCacheMax = 8;
+constexpr size_t kMaxInFlight = EP_URING_PENDING_MAX / 2; // the stub queues up to EP_URING_PENDING_MAX
+
+// user_data of the caller's own requests on P.
+constexpr uint64_t kUdCommit = 0xc0'0000'0000'0001;
+constexpr uint64_t kUdChain = 0xc0'0000'0000'0002;
+constexpr uint64_t kUdFutex = 0xc0'0000'0000'0003;
+constexpr uint64_t kUdPidfd = 0xc0'0000'0000'0004;
+constexpr uint64_t kUdCancel = 0xc0'0000'0000'0005;
+constexpr uint64_t kUdUpdate = 0xc0'0000'0000'0006;
+constexpr uint64_t kUdSend = 0xc0'0000'0001'0000; // | descriptor index
+
+ep_sqe *sqe_of(io_uring_sqe *s) {
+    return reinterpret_cast<ep_sqe *>(s);
+}
+
+// ---- what the kernel has: probed once per process ------------------------------------------------
+
+struct Needed {
+    int op;
+    const char *name;
+};
+constexpr Needed kNeeded[] = {
+    {EP_IORING_OP_MSG_RING, "IORING_OP_MSG_RING (Linux 5.18)"},
+    {EP_IORING_OP_FILES_UPDATE, "IORING_OP_FILES_UPDATE (Linux 5.6)"},
+    {EP_IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD (Linux 5.1)"},
+    {EP_IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL (Linux 5.5)"},
+    {EP_IORING_OP_OPENAT, "IORING_OP_OPENAT (Linux 5.6)"},
+    {EP_IORING_OP_CLOSE, "IORING_OP_CLOSE (Linux 5.6)"},
+    {EP_IORING_OP_FUTEX_WAIT, "IORING_OP_FUTEX_WAIT (Linux 6.7)"},
+    // implies IORING_MSG_SEND_FD (6.0) and IORING_MSG_RING_CQE_SKIP, which the probe cannot show
+    {EP_IORING_OP_FIXED_FD_INSTALL, "IORING_OP_FIXED_FD_INSTALL (Linux 6.8)"},
+};
+
+int probe_kernel(std::string &msg) {
+    static std::once_flag once;
+    static int result;
+    static std::string why;
+    std::call_once(once, [] {
+        io_uring_probe *p = io_uring_get_probe(); // on a ring of its own (IORING_REGISTER_PROBE)
+        if (!p) {
+            result = -EOPNOTSUPP;
+            why = "io_uring is not available here (io_uring_setup or IORING_REGISTER_PROBE failed: "
+                  "kernel.io_uring_disabled, a seccomp filter, or a kernel before 5.6)";
+            return;
+        }
+        for (const auto &n : kNeeded)
+            if (!io_uring_opcode_supported(p, n.op)) {
+                result = -EOPNOTSUPP;
+                why = std::string("the kernel lacks ") + n.name;
+                break;
+            }
+        io_uring_free_probe(p);
+    });
+    if (result)
+        msg = "io_uring: " + why;
+    return result;
+}
+
+// ---- the caller's ring P: one per thread ---------------------------------------------------------
+
+std::atomic<unsigned> fork_generation{0};
+
+struct CallerRing {
+    io_uring ring{};
+    bool ok = false;
+    unsigned generation = 0;
+    ~CallerRing() {
+        if (ok && generation == fork_generation.load())
+            io_uring_queue_exit(&ring);
+    }
+};
+thread_local CallerRing caller_ring;
+
+int get_caller_ring(io_uring *&out, std::string &msg) {
+    static std::once_flag once;
+    // A forked child must not share the parent's ring (its SQ/CQ are shared memory): it makes its own.
+    std::call_once(once, [] { pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); }); });
+    CallerRing &c = caller_ring;
+    unsigned gen = fork_generation.load();
+    if (c.ok && c.generation != gen) {
+        io_uring_queue_exit(&c.ring); // our copies of the parent's ring: unmapped and closed
+        c.ok = false;
+    }
+    if (!c.ok) {
+        io_uring_params params{};
+        params.flags = IORING_SETUP_SUBMIT_ALL;
+        int err = io_uring_queue_init_params(kCallerRingEntries, &c.ring, &params);
+        if (err < 0) {
+            msg = "io_uring: the calling thread's ring: io_uring_setup: " + std::string(strerror(-err));
+            return err == -EPERM || err == -ENOSYS ? -EOPNOTSUPP : err;
+        }
+        err = io_uring_register_files_sparse(&c.ring, kCallerSlots);
+        if (err < 0) {
+            io_uring_queue_exit(&c.ring);
+            msg = "io_uring: the calling thread's ring: registering its file table: " + std::string(strerror(-err));
+            return err;
+        }
+        c.ok = true;
+        c.generation = gen;
+    }
+    out = &c.ring;
+    return 0;
+}
+
+// Get an SQE, submitting what is queued if the SQ is full (never for one frame's chain).
+io_uring_sqe *get_sqe(io_uring *p) {
+    io_uring_sqe *s = io_uring_get_sqe(p);
+    if (!s) {
+        io_uring_submit(p);
+        s = io_uring_get_sqe(p);
+    }
+    return s;
+}
+
+// ---- the frame arena: a memfd both sides map; a few are cached ----------------------------------
+
+struct Arena {
+    unsigned char *base = nullptr; // MAP_SHARED of a memfd (shared with a forked stub too)
+};
+
+class ArenaCache {
+  public:
+    Arena take() {
+        std::lock_guard lock(mu_);
+        if (free_.empty())
+            return {};
+        Arena a = free_.back();
+        free_.pop_back();
+        return a;
+    }
+    void give(Arena a) {
+        {
+            std::lock_guard lock(mu_);
+            if (free_.size() < kArenaCacheMax) {
+                free_.push_back(a);
+                return;
+            }
+        }
+        munmap(a.base, kArenaSize);
+    }
+
+  private:
+    std::mutex mu_;
+    std::vector<Arena> free_;
+};
+
+ArenaCache &arena_cache() {
+    static ArenaCache *c = new ArenaCache; // never destroyed: stubs may outlive static destructors
+    return *c;
+}
+
+int make_arena(Arena &out, std::string &msg) {
+    out = arena_cache().take();
+    if (out.base)
+        return 0;
+    int fd = memfd_create("ep-uring-arena", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, kArenaSize) < 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        msg = "io_uring: the frame arena: memfd: " + std::string(strerror(err));
+        return -err;
+    }
+    void *p = mmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        close(fd);
+        msg = "io_uring: the frame arena: mmap: " + std::string(strerror(err));
+        return -err;
+    }
+    close(fd); // the mapping keeps the memory; cached arenas hold no descriptor
+    out.base = static_cast<unsigned char *>(p);
+    return 0;
+}
+
+// ---- the channel ---------------------------------------------------------------------------------
+
+class IoUringChannel final : public Channel {
+  public:
+    IoUringChannel(std::unique_ptr<Channel> verdicts, const io_uring &stub_ring, Arena arena)
+        : verdicts_(std::move(verdicts)), ring_(stub_ring), arena_(arena) {
+        hdr()->done = 0;
+        hdr()->waiting = 0;
+    }
+    ~IoUringChannel() override {
+        shutdown();
+        arena_cache().give(arena_); // after the reap or the exec: no stub uses it any more
+    }
+
+    uint32_t stub_fds(int *fds, uint32_t max) const override {
+        if (max < 2)
+            return 0;
+        verdicts_->stub_fds(fds, 1); // keep[0]: the channel socket, for verdicts and the hang-up
+        fds[1] = ring_.ring_fd;      // keep[1]: ring C
+        return 2;
+    }
+
+    void stub_uring(ep_stub_uring &u) const override {
+        u.sq_head = ring_.sq.khead;
+        u.sq_tail = ring_.sq.ktail;
+        u.sq_array = ring_.sq.array;
+        u.sqes = reinterpret_cast<ep_sqe *>(ring_.sq.sqes);
+        u.sq_mask = ring_.sq.ring_mask;
+        u.sq_entries = ring_.sq.ring_entries;
+        u.cq_head = ring_.cq.khead;
+        u.cq_tail = ring_.cq.ktail;
+        u.cqes = reinterpret_cast<ep_cqe *>(ring_.cq.cqes);
+        u.cq_mask = ring_.cq.ring_mask;
+        u.slots = kStubSlots;
+        u.arena = arena_.base;
+        u.arena_size = kArenaSize;
+    }
+
+    int send(FrameBuilder &frame, uint16_t flags, int pidfd) override {
+        if (!ring_open_)
+            return -EPIPE;
+        io_uring *p;
+        std::string msg;
+        if (int err = get_caller_ring(p, msg))
+            return err;
+        const auto &bytes = frame.finish(flags);
+        const auto &fds = frame.fds();
+        uint32_t len = static_cast<uint32_t>(bytes.size());
+        uint32_t n = static_cast<uint32_t>(fds.size());
+        uint32_t off, base;
+        if (int err = reserve(p, (len + 7u) & ~7u, n, pidfd, off, base))
+            return err;
+        std::memcpy(arena_.base + off, bytes.data(), len);
+
+        // One hard-linked chain: our descriptors into P's slots, each sent into C's slot base+k,
+        // P's slots emptied, then the commit. Hard links: in order, and the cleanup runs whatever
+        // fails before it.
+        // One FILES_UPDATE per descriptor: io_uring's table refuses O_PATH files (fget() does not
+        // take them), and such a refusal must leave only that slot empty. Their SEND_FD fails in
+        // turn; those few go by SCM_RIGHTS right after the commit (docs/io_uring.md).
+        int32_t mine[EP_WIRE_FDS_MAX], none[EP_WIRE_FDS_MAX];
+        const uint8_t link = EP_IOSQE_IO_HARDLINK | EP_IOSQE_CQE_SKIP_SUCCESS;
+        if (n) {
+            for (uint32_t k = 0; k < n; k++) {
+                mine[k] = fds[k].get();
+                none[k] = -1;
+                ep_sqe *s = sqe_of(get_sqe(p));
+                ep_sqe_files_update(s, &mine[k], 1, k, kUdUpdate);
+                s->flags = link;
+            }
+            for (uint32_t k = 0; k < n; k++) {
+                ep_sqe *s = sqe_of(get_sqe(p));
+                ep_sqe_msg_send_fd(s, ring_.ring_fd, k, base + k, kUdSend | k);
+                s->flags = link;
+            }
+            ep_sqe *s = sqe_of(get_sqe(p));
+            ep_sqe_files_update(s, none, n, 0, kUdChain);
+            s->flags = link;
+        }
+        ep_sqe_msg_data(sqe_of(get_sqe(p)), ring_.ring_fd, len, EP_URING_COMMIT(off, base), kUdCommit);
+        int err = 0;
+        bool committed = false;
+        std::vector<int> byhand;                // descriptors the ring could not move
+        int r = io_uring_submit_and_wait(p, 1); // the stream's one io_uring_enter
+        if (r < 0)
+            return r; // nothing was submitted
+        while (!committed) {
+            io_uring_cqe *cqe;
+            r = io_uring_wait_cqe(p, &cqe); // already there, unless part of the chain went async
+            if (r == -EINTR)
+                continue;
+            if (r < 0)
+                return r;
+            uint64_t ud = cqe->user_data;
+            int res = cqe->res;
+            io_uring_cqe_seen(p, cqe);
+            if (ud == kUdCommit)
+                committed = true;
+            if (ud == kUdUpdate && res == -EBADF)
+                continue; // an O_PATH file: its SEND_FD fails next
+            if ((ud & ~0xffffull) == kUdSend && res == -EBADF) {
+                byhand.push_back(fds[ud & 0xffff].get());
+                continue;
+            }
+            if (res < 0 && !err)
+                err = res;
+        }
+        if (!byhand.empty() && !err)
+            err = verdicts_->send_fds(byhand.data(), static_cast<uint32_t>(byhand.size()), pidfd);
+        sent_++;
+        inflight_.push_back({sent_, off, (len + 7u) & ~7u, base, n});
+        frame.clear(); // closes our duplicates: the stub has its own now (or will never have them)
+        return err;
+    }
+
+    int recv(ep_wire_verdict &v, int pidfd) override { return verdicts_->recv(v, pidfd); }
+    int try_recv(ep_wire_verdict &v) override { return verdicts_->try_recv(v); }
+
+    // Only after the stub exec'd or was sent SIGKILL (Handle): C, its mapping and whatever its
+    // fixed table still holds go now; the arena only in the destructor, after the reap.
+    void shutdown() override {
+        verdicts_->shutdown();
+        if (ring_open_) {
+            io_uring_queue_exit(&ring_);
+            ring_open_ = false;
+        }
+    }
+
+  private:
+    struct InFlight {
+        uint32_t seq, off, len, slot, nslots;
+    };
+
+    ep_uring_arena_hdr *hdr() const { return reinterpret_cast<ep_uring_arena_hdr *>(arena_.base); }
+
+    uint32_t done() const { return __atomic_load_n(&hdr()->done, __ATOMIC_SEQ_CST); }
+
+    bool overlaps(uint32_t off, uint32_t len, uint32_t slot, uint32_t n) const {
+        for (const auto &f : inflight_) {
+            if (off < f.off + f.len && f.off < off + len)
+                return true;
+            if (n && f.nslots && slot < f.slot + f.nslots && f.slot < slot + n)
+                return true;
+        }
+        return false;
+    }
+
+    // Room for a frame of len bytes and n descriptors, allocated circularly past the frames the stub
+    // has not finished; waits for it to finish one if there is none.
+    int reserve(io_uring *p, uint32_t len, uint32_t n, int pidfd, uint32_t &off, uint32_t &slot) {
+        for (;;) {
+            uint32_t d = done();
+            while (!inflight_.empty() && static_cast<int32_t>(d - inflight_.front().seq) >= 0)
+                inflight_.pop_front();
+            if (inflight_.empty()) {
+                arena_head_ = EP_URING_ARENA_FRAMES;
+                slot_head_ = 0;
+            }
+            off = arena_head_ + len > kArenaSize ? EP_URING_ARENA_FRAMES : arena_head_;
+            slot = slot_head_ + n > kStubSlots ? 0 : slot_head_;
+            if (inflight_.size() < kMaxInFlight && !overlaps(off, len, slot, n)) {
+                arena_head_ = off + len;
+                slot_head_ = slot + n;
+                return 0;
+            }
+            if (int err = wait_done(p, d, pidfd))
+                return err;
+        }
+    }
+
+    // Sleep until the stub finishes a frame (done != seen) or dies: FUTEX_WAIT on the arena's done
+    // word and a poll on the pidfd, in one io_uring_enter on P.
+    int wait_done(io_uring *p, uint32_t seen, int pidfd) {
+        __atomic_store_n(&hdr()->waiting, 1u, __ATOMIC_SEQ_CST);
+        if (done() != seen) {
+            __atomic_store_n(&hdr()->waiting, 0u, __ATOMIC_SEQ_CST);
+            return 0;
+        }
+        ep_sqe_futex_wait(sqe_of(get_sqe(p)), &hdr()->done, seen, kUdFutex);
+        ep_sqe_poll_add(sqe_of(get_sqe(p)), pidfd, EP_POLLIN, kUdPidfd);
+        int r = io_uring_submit_and_wait(p, 1);
+        int outstanding = r < 0 ? 0 : 2;
+        bool cancelled = false, died = false;
+        while (outstanding > 0) {
+            io_uring_cqe *cqe;
+            r = io_uring_wait_cqe(p, &cqe);
+            if (r == -EINTR)
+                continue;
+            if (r < 0)
+                break;
+            uint64_t ud = cqe->user_data;
+            if (ud == kUdPidfd && cqe->res > 0)
+                died = true;
+            io_uring_cqe_seen(p, cqe);
+            if (ud != kUdFutex && ud != kUdPidfd && ud != kUdCancel)
+                continue;
+            outstanding--;
+            if (ud != kUdCancel && !cancelled && outstanding > 0) {
+                // One of the two woke us: cancel the other, so that nothing is left in flight on P.
+                ep_sqe_cancel(sqe_of(get_sqe(p)), ud == kUdFutex ? kUdPidfd : kUdFutex, kUdCancel);
+                io_uring_submit(p);
+                cancelled = true;
+                outstanding++;
+            }
+        }
+        __atomic_store_n(&hdr()->waiting, 0u, __ATOMIC_SEQ_CST);
+        if (r < 0)
+            return r;
+        return died && done() == seen ? -ECHILD : 0;
+    }
+
+    std::unique_ptr<Channel> verdicts_;
+    io_uring ring_;
+    bool ring_open_ = true;
+    Arena arena_;
+    uint32_t sent_ = 0; // frames committed
+    std::deque<InFlight> inflight_;
+    uint32_t arena_head_ = EP_URING_ARENA_FRAMES;
+    uint32_t slot_head_ = 0;
+};
+
+} // namespace
+
+int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg) {
+    if (int err = probe_kernel(msg))
+        return err;
+    io_uring *p;
+    if (int err = get_caller_ring(p, msg)) // made now, so that a failure has its message here
+        return err;
+    std::unique_ptr<Channel> verdicts;
+    if (int err = make_socketpair_channel(verdicts, msg))
+        return err;
+    Arena arena;
+    if (int err = make_arena(arena, msg))
+        return err;
+    io_uring c{};
+    int err = io_uring_queue_init(kStubRingEntries, &c, 0);
+    if (err == 0) {
+        err = io_uring_register_files_sparse(&c, kStubSlots);
+        if (err < 0)
+            io_uring_queue_exit(&c);
+    }
+    if (err < 0) {
+        arena_cache().give(arena);
+        msg = "io_uring: the stub's ring: " + std::string(strerror(-err));
+        return err == -EPERM || err == -ENOSYS ? -EOPNOTSUPP : err;
+    }
+    out = std::make_unique<IoUringChannel>(std::move(verdicts), c, arena);
+    return 0;
+}
+
+} // namespace ep::detail
