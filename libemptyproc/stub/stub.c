@@ -123,7 +123,7 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
             late_fs = 0;
             if (args->s0_done) { /* the caller waits for this at hand-out */
                 *args->s0_done = 2;
-                sys_futex_wake(args->s0_done);
+                sys_futex_wake(args->s0_done, 1);
             }
         }
         if (n < 0) {

@@ -143,7 +143,7 @@ static inline long sys_write(int fd, const void *buf, size_t len) {
 static inline long sys_io_uring_enter(int ring, unsigned to_submit, unsigned min_complete, unsigned flags) {
     return EP_SC6(__NR_io_uring_enter, ring, to_submit, min_complete, flags, 0, 0);
 }
-static inline long sys_futex_wake(uint32_t *word, int n) { /* FUTEX_WAKE, shared */
+static inline long sys_futex_wake(volatile uint32_t *word, int n) { /* FUTEX_WAKE, shared */
     return EP_SC3(__NR_futex, word, 1, n);
 }
 static inline long sys_recvmsg(int fd, struct ep_msghdr *m, int flags) {
@@ -224,9 +224,6 @@ static inline long sys_getppid(void) {
 static inline long sys_read(int fd, void *buf, size_t n) {
     return EP_SC3(__NR_read, fd, buf, n);
 }
-static inline long sys_write(int fd, const void *buf, size_t n) {
-    return EP_SC3(__NR_write, fd, buf, n);
-}
 static inline long sys_pipe2(int *fds, int flags) {
     return EP_SC2(__NR_pipe2, fds, flags);
 }
@@ -274,9 +271,6 @@ static inline long sys_personality(unsigned long persona) {
     return EP_SC1(__NR_personality, persona);
 }
 
-static inline long sys_futex_wake(volatile uint32_t *addr) {
-    return EP_SC3(__NR_futex, addr, 1 /* FUTEX_WAKE */, 1);
-}
 static inline long sys_clone3(void *args, size_t size) {
     return EP_SC2(__NR_clone3, args, size);
 }
