@@ -215,8 +215,9 @@ EP_PUBLIC int ep_close(int pidfd);
  * ep_cache_release - release what the library keeps between ep_open() calls to make them fast.
  *
  * That is: the pool's prepared stubs (killed and reaped), the zygote (ended and reaped), the
- * safeexec strategy's memfd and the few low descriptor numbers the library reserves at its first
- * ep_open() (docs/strategies.md). Open handles are not affected. Everything is made again when an
+ * safeexec strategy's memfd, the few low descriptor numbers the library reserves at its first
+ * ep_open() (docs/strategies.md) and the calling thread's io_uring ring (docs/io_uring.md; other
+ * threads' rings end with their threads). Open handles are not affected. Everything is made again when an
  * ep_open() next needs it. For a caller about to count its descriptors or children, or to drop
  * privileges it does not want prepared processes to keep.
  *

@@ -204,5 +204,6 @@ extern "C" int ep_cache_release(unsigned int flags) {
     if (flags)
         return set_errno<int>(-EINVAL);
     release_cached();
+    io_uring_release_thread();
     return 0;
 }

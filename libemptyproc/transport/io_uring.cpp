@@ -461,4 +461,11 @@ int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg) {
     return 0;
 }
 
+void io_uring_release_thread() {
+    CallerRing &c = caller_ring;
+    if (c.ok && c.generation == fork_generation.load())
+        io_uring_queue_exit(&c.ring);
+    c.ok = false;
+}
+
 } // namespace ep::detail

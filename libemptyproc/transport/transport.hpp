@@ -55,4 +55,8 @@ int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg);
 // one this build does not have, or another -errno; msg says why.
 int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg);
 
+// ep_cache_release(): close the calling thread's io_uring ring P (made again at its next ep_open()
+// with EP_TRANSPORT_IO_URING). Other threads' rings end with their threads.
+void io_uring_release_thread();
+
 } // namespace ep::detail
