@@ -123,6 +123,14 @@ class Zygote {
 
     // On the keeper thread; mu_ is held by the thread that asked (it waits for this).
     int launch_zygote(const Fingerprint &fp, std::string &msg) {
+        // The zygote gets this thread's credentials. glibc's set*id() and setgroups() give every
+        // thread the same ones (SIGSETXID, see start_library_thread()); a raw system call changes the
+        // calling thread's only, and a zygote started here would then make stubs with others.
+        if (!(Fingerprint::now() == fp)) {
+            msg = "strategy zygote: the calling thread's credentials differ from the library's thread's "
+                  "(changed by a raw system call, not on every thread?); use another strategy";
+            return -EOPNOTSUPP;
+        }
         std::string path;
         if (int err = helper_path(path, msg))
             return err;
