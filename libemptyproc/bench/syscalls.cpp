@@ -4,8 +4,10 @@
 // How: fork a copy of the bench (with the caller's memory and descriptors of the current cell), let
 // strace attach to it (`strace -f -p`), then the copy spawns: one warm-up, then N spawns each between
 // two marker calls, close(-7771) and close(-7772), which fail with EBADF and do nothing else. The
-// output names every call with the pid that made it; the ones between the markers are counted, the
-// caller's apart from its children's, and a child's only until its execve succeeded.
+// output names every call with the pid (thread id) that made it; the ones between the markers are
+// counted, the caller's (every thread of it) apart from its children's, and a child's only until
+// its execve succeeded. Prepared processes (the pool's stubs, the zygote) count where their calls
+// happen: inside a window, or not at all (docs/benchmarks.md).
 #include "syscalls.hpp"
 
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -93,6 +96,51 @@ bool execs_path(const std::string &call, const std::string &quoted) {
     return comma != std::string::npos && call.compare(comma + 2, quoted.size() + 1, quoted + ",") == 0;
 }
 
+// Whether `rest` (a line without its pid) is the marker call close(n), whole or its first half
+// (strace splits a call in two, "<unfinished ...>" then "<... close resumed>", when another thread or
+// process makes a call meanwhile: with the pool's refill thread running, it often does).
+bool is_marker(const std::string &rest, int n) {
+    const std::string call = "close(" + std::to_string(n);
+    return rest.rfind(call + ")", 0) == 0 || rest.rfind(call + " <unfinished ...>", 0) == 0;
+}
+
+// The return value at the end of a line ("... = 1234"), or -1.
+int result_of(const std::string &line) {
+    size_t eq = line.rfind(" = ");
+    return eq == std::string::npos ? -1 : std::atoi(line.c_str() + eq + 3);
+}
+
+// The caller's threads: its pid and every thread that it, or a thread of it, made with CLONE_THREAD
+// (the library's own: the zygote's keeper, the pool's refill thread). Their calls are the caller's.
+std::set<int> caller_threads(const std::string &text, int caller_pid) {
+    std::set<int> threads{caller_pid};
+    std::set<int> pending; // a thread's clone, <unfinished ...>: the new id comes with its second half
+    std::stringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t space = line.find(' ');
+        if (space == std::string::npos)
+            continue;
+        int pid = std::atoi(line.c_str());
+        if (!threads.count(pid))
+            continue;
+        std::string rest = line.substr(line.find_first_not_of(' ', space));
+        bool clone = rest.rfind("clone(", 0) == 0 || rest.rfind("clone3(", 0) == 0;
+        if (clone && rest.find("CLONE_THREAD") != std::string::npos) {
+            if (rest.find("<unfinished ...>") != std::string::npos)
+                pending.insert(pid);
+            else if (result_of(rest) > 0)
+                threads.insert(result_of(rest));
+        } else if (pending.count(pid) &&
+                   (rest.rfind("<... clone resumed>", 0) == 0 || rest.rfind("<... clone3 resumed>", 0) == 0)) {
+            pending.erase(pid);
+            if (result_of(rest) > 0)
+                threads.insert(result_of(rest));
+        }
+    }
+    return threads;
+}
+
 } // namespace
 
 std::string find_strace(std::string &why) {
@@ -115,6 +163,7 @@ int parse_strace_output(const std::string &text, int caller_pid, const std::stri
     const std::string quoted = "\"" + target + "\"";
     std::map<int, bool> execd;          // children whose exec of the target succeeded: it runs now
     std::map<int, bool> pending_target; // an exec of the target, <unfinished ...>
+    const std::set<int> threads = caller_threads(text, caller_pid);
     std::stringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
@@ -127,23 +176,23 @@ int parse_strace_output(const std::string &text, int caller_pid, const std::stri
             continue; // a signal or an exit, not a call
         bool ok = line.size() >= 4 && line.compare(line.size() - 4, 4, " = 0") == 0;
         if (rest.rfind("<... ", 0) == 0) { // the second half of a call counted at its first half
-            if (inside && pid != caller_pid && is_exec(rest.substr(5)) && ok && pending_target[pid])
+            if (inside && !threads.count(pid) && is_exec(rest.substr(5)) && ok && pending_target[pid])
                 execd[pid] = true;
             pending_target[pid] = false;
             continue;
         }
-        if (pid == caller_pid && rest.rfind("close(" + std::to_string(kBegin) + ")", 0) == 0) {
+        if (pid == caller_pid && is_marker(rest, kBegin)) {
             inside = true;
             continue;
         }
-        if (pid == caller_pid && rest.rfind("close(" + std::to_string(kEnd) + ")", 0) == 0) {
+        if (pid == caller_pid && is_marker(rest, kEnd)) {
             inside = false;
             windows++;
             continue;
         }
         if (!inside)
             continue;
-        if (pid == caller_pid) {
+        if (threads.count(pid)) {
             caller++;
         } else if (!execd[pid]) {
             child++;

@@ -27,9 +27,11 @@ std::string find_strace(std::string &why);
 int count_syscalls(const std::string &strace, const Method &m, const Target &t, int ops, int spawns, SyscallCount &out,
                    std::string &error);
 
-// The parser: strace -f output with the caller's pid, markers `close(-7771)` / `close(-7772)` around
-// each counted spawn; a child's calls count until its exec of `target` (the path as strace quotes it)
-// succeeds. Returns the number of windows seen.
+// The parser: strace -f output with the caller's pid, markers `close(-7771)` / `close(-7772)` (whole
+// or split by strace into "<unfinished ...>" and "resumed" halves) made by that thread around each
+// counted spawn. Calls of the caller's threads (its pid and the threads cloned with CLONE_THREAD from
+// it) are the caller's; any other process's calls count until its exec of `target` (the path as
+// strace quotes it) succeeds. Returns the number of windows seen.
 int parse_strace_output(const std::string &text, int caller_pid, const std::string &target, long &caller, long &child);
 
 } // namespace ep::bench

@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
-#include <thread>
 
 #include "../stub/stub.h"
 #include "../transport/transport.hpp"
@@ -111,7 +110,7 @@ class Pool {
             if (!thread_started_) {
                 thread_started_ = true;
                 size_ = pool_size();
-                std::thread([this] { refill_loop(); }).detach();
+                start_library_thread([this] { refill_loop(); });
             }
             want_[transport] = true;
             Fingerprint fp = Fingerprint::now();
@@ -174,9 +173,9 @@ class Pool {
     }
 
   private:
+    // Signals: see start_library_thread() (no handler of the caller's runs here; SIGSETXID does, so
+    // that the stubs it makes have the caller's credentials).
     void refill_loop() {
-        uint64_t all = ~uint64_t{0}; // no signal handler of the caller's runs on the library's thread
-        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
         std::unique_lock lock(mu_);
         const pid_t me = owner_;
         for (;;) {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "../stub/stub.h"
@@ -99,6 +100,16 @@ AllSignalsBlocked::AllSignalsBlocked() {
 }
 AllSignalsBlocked::~AllSignalsBlocked() {
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
+}
+
+void start_library_thread(std::function<void()> fn) {
+    AllSignalsBlocked blocked; // the new thread starts with everything blocked; ours is put back after
+    std::thread([fn = std::move(fn)] {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, nullptr); // glibc keeps SIGCANCEL and SIGSETXID open
+        fn();
+    }).detach();
 }
 
 long clone_named(uint64_t flags, Region &region, void (*fn)(void *), void *arg, int *pidfd, const char *name,

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -56,6 +57,16 @@ struct AllSignalsBlocked {
     AllSignalsBlocked();
     ~AllSignalsBlocked();
 };
+
+// Start a detached thread of the library's (the zygote's keeper, the pool's refill) running fn.
+// The calling thread's signal mask is left exactly as it was: glibc's first pthread_create() in a
+// process unblocks SIGCANCEL and SIGSETXID (32, 33) in the creating thread, so the mask is saved and
+// put back with the raw system call. The new thread blocks every signal but those two
+// (pthread_sigmask() leaves them open): no handler of the caller's runs on it, and glibc's
+// setuid()/setgroups() family, which signals every thread with SIGSETXID and waits until each has
+// changed its own credentials, completes (a thread with SIGSETXID blocked would hang them forever)
+// and gives the library's thread, and so the stubs and zygotes it starts, the new credentials.
+void start_library_thread(std::function<void()> fn);
 
 // clone3 onto the region's stack, running fn(arg) in the child, wearing `name` for the instant of
 // the clone (a task inherits its creator's comm). Signals must be blocked. Returns pid or -errno.

@@ -22,12 +22,12 @@
 #include <cstring>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "../stub/stub.h"
 #include "../stub/zygote.h"
 #include "fingerprint.hpp"
 #include "helper.hpp"
+#include "region.hpp"
 
 namespace ep::detail {
 namespace {
@@ -95,7 +95,7 @@ class Zygote {
         if (keeper_owner_ != getpid()) {
             keeper_owner_ = getpid();
             job_ = done_ = false;
-            std::thread([this, me = getpid()] { keeper(me); }).detach();
+            start_library_thread([this, me = getpid()] { keeper(me); });
         }
         job_ = true;
         job_fp_ = &fp;
@@ -106,9 +106,9 @@ class Zygote {
         return job_err_;
     }
 
+    // Signals: see start_library_thread() (no handler of the caller's runs here; SIGSETXID does, so
+    // that the zygote it starts has the caller's credentials).
     void keeper(pid_t me) {
-        uint64_t all = ~uint64_t{0}; // no signal handler of the caller's runs on this thread
-        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
         std::unique_lock lock(kmu_);
         for (;;) {
             kcv_.wait(lock, [this] { return job_; });
@@ -123,6 +123,14 @@ class Zygote {
 
     // On the keeper thread; mu_ is held by the thread that asked (it waits for this).
     int launch_zygote(const Fingerprint &fp, std::string &msg) {
+        // The zygote gets this thread's credentials. glibc's set*id() and setgroups() give every
+        // thread the same ones (SIGSETXID, see start_library_thread()); a raw system call changes the
+        // calling thread's only, and a zygote started here would then make stubs with others.
+        if (!(Fingerprint::now() == fp)) {
+            msg = "strategy zygote: the calling thread's credentials differ from the library's thread's "
+                  "(changed by a raw system call, not on every thread?); use another strategy";
+            return -EOPNOTSUPP;
+        }
         std::string path;
         if (int err = helper_path(path, msg))
             return err;

@@ -10,9 +10,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <iterator>
 
 #include "reliability.hpp"
 
@@ -149,9 +151,24 @@ TEST_P(HostileCall, IsRefusedWithAMessageLeaksNothingAndTheStreamStaysUsable) {
     {
         Spawn s(m);
         ASSERT_TRUE(s.opened()) << errno_name(s.open_errno());
-        const auto fds_before = open_fds();
+        auto fds_before = open_fds();
         EXPECT_EQ(c.call(s), fails(c.err));
-        EXPECT_EQ(open_fds(), fds_before) << "a refused call must not keep a descriptor";
+        // Compared: what the test can attribute. open_fds() releases the library's caches, but the
+        // low descriptor slots (docs/strategies.md, "Flat cost") stay while a stub that has not yet
+        // made its table private holds one; in batched mode nothing waits for that, so the slots may
+        // still be there for the first count and gone by the second. They may go; nothing may come.
+        auto fds_after = open_fds();
+        std::sort(fds_before.begin(), fds_before.end());
+        std::sort(fds_after.begin(), fds_after.end());
+        std::vector<int> kept;
+        std::set_difference(fds_after.begin(), fds_after.end(), fds_before.begin(), fds_before.end(),
+                            std::back_inserter(kept));
+        EXPECT_TRUE(kept.empty()) << "a refused call must not keep a descriptor: " << ::testing::PrintToString(kept);
+        std::vector<int> owned = fds_outside; // and it closes none of the caller's own
+        owned.push_back(s.fd());
+        owned.push_back(s.out_w());
+        for (int fd : owned)
+            EXPECT_TRUE(std::binary_search(fds_after.begin(), fds_after.end(), fd)) << "descriptor " << fd << " closed";
         auto log = s.log();
         ASSERT_EQ(log.size(), 1u) << joined(log);
         EXPECT_EQ(log[0].rfind(c.log_prefix, 0), 0u) << log[0];

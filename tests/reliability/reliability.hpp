@@ -62,8 +62,10 @@ inline std::string describe(const std::vector<ProcEntry> &ps) {
 }
 
 // Reap every child until none is left or timeout_ms passed. Each reaped child's end is appended to
-// `ends`. Returns true if none is left; on a timeout the survivors are SIGKILLed and reaped.
-inline bool reap_all_children(int timeout_ms, std::vector<Exit> &ends, std::string &survivors) {
+// `ends` (and its pid to `pids`, if given). Returns true if none is left; on a timeout the survivors
+// are SIGKILLed and reaped.
+inline bool reap_all_children(int timeout_ms, std::vector<Exit> &ends, std::string &survivors,
+                              std::vector<pid_t> *pids = nullptr) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
         siginfo_t info{};
@@ -72,6 +74,8 @@ inline bool reap_all_children(int timeout_ms, std::vector<Exit> &ends, std::stri
             return true;
         if (r == 0 && info.si_pid != 0) {
             ends.push_back(Exit{info.si_code, info.si_status});
+            if (pids)
+                pids->push_back(info.si_pid);
             continue;
         }
         if (std::chrono::steady_clock::now() > deadline)

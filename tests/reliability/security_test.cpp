@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "reliability.hpp"
@@ -76,6 +77,38 @@ TEST_P(Security, AUidDropWithoutGroupsClearsTheCallersSupplementaryGroups) {
     EXPECT_EQ(kept["after.Groups"], "100 200");
     ASSERT_EQ(as_is.exec, ok()) << joined(as_is.log);
     EXPECT_EQ(as_is["status.Groups"], "1234 5678") << "without a uid change the caller's groups stay (semantics.md)";
+}
+
+// Credentials are per thread in the kernel; glibc's setgroups() changes every thread's, the raw
+// system call only the calling thread's. A program spawned after such a change has the calling
+// thread's groups, or (zygote: its zygote is started by a thread of the library's, which kept the old
+// ones) ep_open() refuses with EOPNOTSUPP and says why: never a program with the other thread's.
+TEST_P(Security, GroupsChangedOnTheCallingThreadOnlyReachTheProgramOrTheSpawnIsRefused) {
+    auto before = regain({}); // the library's threads (zygote keeper, pool refill) exist from here on
+    ASSERT_EQ(before.exec, ok()) << joined(before.log);
+    std::vector<gid_t> saved(static_cast<size_t>(getgroups(0, nullptr)));
+    ASSERT_EQ(getgroups(static_cast<int>(saved.size()), saved.data()), static_cast<int>(saved.size()));
+    const gid_t mine[] = {4321, 8765};
+    ASSERT_EQ(syscall(SYS_setgroups, 2, mine), 0) << errno_name(errno); // this thread only
+    Spawn s(GetParam());
+    Output out;
+    if (s.opened()) {
+        EXPECT_EQ(s.stdout_to_pipe(), ok());
+        EXPECT_EQ(s.path("exec", kRegain), ok());
+        out = s.finish();
+    }
+    const int open_errno = s.opened() ? 0 : s.open_errno();
+    const auto open_log = log_messages(-1);
+    ASSERT_EQ(syscall(SYS_setgroups, saved.size(), saved.data()), 0);
+
+    if (GetParam().strategy.id == EP_STRATEGY_ZYGOTE) {
+        EXPECT_EQ(open_errno, EOPNOTSUPP);
+        EXPECT_TRUE(has_message(open_log, "e strategy:", "raw system call")) << joined(open_log);
+        return;
+    }
+    ASSERT_EQ(open_errno, 0) << errno_name(open_errno) << " " << joined(open_log);
+    ASSERT_EQ(out.exec, ok()) << joined(out.log);
+    EXPECT_EQ(out["status.Groups"], "4321 8765") << "the calling thread's groups, not the library's thread's";
 }
 
 TEST_P(Security, NoneOfFiftyInheritableCallerDescriptorsReachesTheChild) {
