@@ -160,6 +160,13 @@ class Pool {
             discard(p);
         std::unique_lock lock(mu_);
         idle_cv_.wait(lock, [this] { return !filling_; });
+        // The refill thread's own io_uring ring (made by its io_uring channels) goes too: wait
+        // until it has closed it, so that the caller's descriptor count is settled on return.
+        if (thread_started_ && owner_ == getpid()) {
+            drop_ring_ = true;
+            cv_.notify_all();
+            idle_cv_.wait(lock, [this] { return !drop_ring_; });
+        }
     }
 
     // fork() of the caller: see Zygote. The refill thread does not exist in the child.
@@ -181,7 +188,7 @@ class Pool {
         for (;;) {
             uint32_t t = kTransportsMax;
             cv_.wait(lock, [&] {
-                if (owner_ != me)
+                if (owner_ != me || drop_ring_)
                     return true;
                 for (uint32_t i = 0; i < kTransportsMax; i++)
                     if (want_[i] && ready_[i].size() < size_) {
@@ -192,6 +199,12 @@ class Pool {
             });
             if (owner_ != me)
                 return;
+            if (drop_ring_) { // ep_cache_release()
+                io_uring_release_thread();
+                drop_ring_ = false;
+                idle_cv_.notify_all();
+                continue;
+            }
             filling_ = true;
             lock.unlock();
             Pooled p;
@@ -228,6 +241,7 @@ class Pool {
             w = false;
         thread_started_ = false;
         filling_ = false;
+        drop_ring_ = false;
         owner_ = getpid();
     }
 
@@ -238,6 +252,7 @@ class Pool {
     size_t size_ = 4;
     bool thread_started_ = false;
     bool filling_ = false;
+    bool drop_ring_ = false;
     pid_t owner_ = 0;
 };
 
