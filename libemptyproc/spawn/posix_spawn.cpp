@@ -134,7 +134,8 @@ class Stream {
                 int err = errno;
                 syscall(SYS_pidfd_send_signal, fd_, SIGKILL, nullptr, 0);
                 siginfo_t si;
-                waitid(P_PIDFD, static_cast<id_t>(fd_), &si, WEXITED);
+                while (waitid(P_PIDFD, static_cast<id_t>(fd_), &si, WEXITED) < 0 && errno == EINTR) {
+                }
                 return err;
             }
             *pidfd = dup;
