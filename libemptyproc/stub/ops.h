@@ -27,8 +27,8 @@ struct ep_stub {
     unsigned char *arena; /* tagged strings: 'A' argv, 'E' env, 'X' exec target */
     uint64_t arena_size;
     uint64_t arena_used;
-    const char *id_map[2];       /* uid_map, gid_map text (in the arena) for the next user namespace, or 0 */
-    long ppid;                   /* the parent at S0: pdeathsig re-checks it */
+    const char *id_map[2]; /* uid_map, gid_map text (in the arena) for the next user namespace, or 0 */
+    long ppid;             /* the parent at S0: pdeathsig re-checks it */
     struct ep_uring_state uring; /* EP_STUB_TRANSPORT_IO_URING only */
 };
 
