@@ -145,12 +145,20 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
         if (int err = pool_take(h.transport, chan, stub, msg))
             return open_failed(err, err == -EINVAL || err == -EOPNOTSUPP ? "transport" : "strategy", msg);
     } else {
-        if (int err = make_channel(h.transport, chan, msg))
+        if (int err = make_channel(h.transport, chan, msg, strategy_stub_reach(h.strategy)))
             return open_failed(err, "transport", msg);
         launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
         chan->stub_uring(launch.uring);
-        if (int err = start_stub(h.strategy, launch, stub, msg))
+        int err = start_stub(h.strategy, launch, stub, msg);
+        if (err) {
+            chan->stub_started(-1, -1, msg);
             return open_failed(err, "strategy", msg);
+        }
+        // A pristine stub has its own copies of what it keeps; a zygote's made ring C on its side.
+        if (int e = chan->stub_started(stub.pidfd.get(), stub.ring_fd, msg)) {
+            Handle doomed(std::move(stub), std::move(chan), false); // kills and reaps the stub
+            return open_failed(e, "transport", msg);
+        }
     }
     auto handle = std::make_shared<Handle>(std::move(stub), std::move(chan), (h.flags & EP_OPEN_SYNC) != 0);
     if (int err = handle->init(msg))

@@ -11,6 +11,7 @@
 #include "helper.hpp"
 #include "region.hpp"
 #include "strategy.hpp"
+#include "../transport/transport.hpp"
 
 namespace ep::detail {
 
@@ -36,17 +37,20 @@ struct StrategyRow {
     // namespace or a cgroup (StubLaunch::clone_flags, cgroup_fd). Not the zygote's stubs (another
     // process clones them) nor the pool's (born before ep_open()).
     bool birth;
-    // Whether the stub shares the caller's memory or inherits its MAP_SHARED mappings (fork) and
-    // its start copies launch.uring into ep_stub_args: the io_uring transport works (docs/io_uring.md).
+    // Whether the io_uring transport works (docs/io_uring.md): the stub either shares the caller's
+    // memory or inherits its MAP_SHARED mappings (fork) and its start copies launch.uring into
+    // ep_stub_args, or it maps ring C and the arena itself (stub_maps).
     bool io_uring;
+    // How the stub reaches what the transport shares with it in memory (make_channel()).
+    StubReach reach;
 };
 constexpr StrategyRow kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true, true, true},
-    {EP_STRATEGY_FORK, "fork", start_fork, true, true, true},
-    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, true, false},
-    {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false, false, false},
-    {EP_STRATEGY_POOL, "pool", nullptr, false, false, true},
-    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, true, false},
+    {EP_STRATEGY_CLONE_VM, "clone_vm", start_clone_vm, true, true, true, StubReach::kCallerMappings},
+    {EP_STRATEGY_FORK, "fork", start_fork, true, true, true, StubReach::kCallerMappings},
+    {EP_STRATEGY_EXEC_STUB, "exec_stub", start_exec_stub, false, true, true, StubReach::kMapsItself},
+    {EP_STRATEGY_ZYGOTE, "zygote", start_zygote, false, false, true, StubReach::kRingFromStub},
+    {EP_STRATEGY_POOL, "pool", nullptr, false, false, true, StubReach::kCallerMappings},
+    {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, true, true, StubReach::kMapsItself},
 };
 
 const StrategyRow *row_of(uint32_t strategy) {
@@ -59,6 +63,11 @@ const StrategyRow *row_of(uint32_t strategy) {
 
 bool strategy_known(uint32_t strategy) {
     return row_of(strategy) != nullptr;
+}
+
+StubReach strategy_stub_reach(uint32_t strategy) {
+    const StrategyRow *s = row_of(strategy);
+    return s ? s->reach : StubReach::kCallerMappings;
 }
 
 int check_launch_flags(uint32_t strategy, uint32_t flags, std::string &msg) {
@@ -85,7 +94,8 @@ int check_transport(uint32_t strategy, uint32_t transport, std::string &msg) {
     const StrategyRow *s = row_of(strategy);
     if (!s || transport != EP_TRANSPORT_IO_URING || s->io_uring)
         return 0;
-    msg = std::string("io_uring: the ") + s->name + " strategy's stub cannot reach the caller's mappings of its ring and arena";
+    msg = std::string("io_uring: the ") + s->name +
+          " strategy's stub cannot reach the caller's mappings of its ring and arena";
     return -EOPNOTSUPP;
 }
 

@@ -24,6 +24,7 @@ struct StubProcess {
     UniqueFd pidfd;
     pid_t pid = -1;
     std::unique_ptr<StubMemory> memory;
+    int ring_fd = -1; // io_uring, StubReach::kRingFromStub: ring C's number in the stub's table
 };
 
 // What a new stub is given: its transport, the caller's descriptors it keeps (its end of the
@@ -38,7 +39,7 @@ struct StubLaunch {
     // ep_open() can honour them; start_stub() refuses the others with EOPNOTSUPP.
     uint64_t clone_flags = 0;
     int cgroup_fd = -1;
-    ep_stub_uring uring{};          // io_uring transport: Channel::stub_uring()
+    ep_stub_uring uring{}; // io_uring transport: Channel::stub_uring()
 };
 
 // Start a paused stub. The stub owns private copies of launch.keep[]; the caller closes its own
@@ -48,6 +49,11 @@ int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, st
 
 // Whether `strategy` names a strategy this build has.
 bool strategy_known(uint32_t strategy);
+
+// How `strategy`'s stub reaches what its transport shares with it in memory (the io_uring
+// transport's ring and arena): make_channel()'s reach.
+enum class StubReach : uint8_t;
+StubReach strategy_stub_reach(uint32_t strategy);
 
 // 0, or -EINVAL with msg if `strategy` cannot honour the EP_STUB_KEEP_* flags (only clone_vm and
 // fork start the stub from the caller's own descriptor table and dispositions).

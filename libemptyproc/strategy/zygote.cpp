@@ -10,7 +10,8 @@
 // library's that never ends, since the signal follows the starting thread) and at the EOF of its
 // connection. After
 // a fork() of the caller the child starts a zygote of its own (the parent's would make stubs of the
-// parent's). The request carries the stub's descriptors by SCM_RIGHTS; the reply its pidfd.
+// parent's). The request carries the stub's descriptors by SCM_RIGHTS; the reply its pidfd. Over
+// io_uring the zygote also makes the stub's ring C, which SCM_RIGHTS cannot carry (docs/io_uring.md).
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -172,7 +173,10 @@ class Zygote {
     }
 
     int request(const StubLaunch &launch, StubProcess &out, bool &sent, std::string &msg) {
-        ep_zygote_request req{EP_ZYGOTE_MAGIC, launch.transport, launch.nkeep, 0};
+        // io_uring: the zygote makes ring C (an io_uring descriptor cannot go by SCM_RIGHTS); the
+        // channel takes its copy from the stub once it exists (Channel::stub_started).
+        uint32_t flags = launch.transport == EP_STUB_TRANSPORT_IO_URING ? EP_ZYGOTE_MAKE_RING : 0;
+        ep_zygote_request req{EP_ZYGOTE_MAGIC, launch.transport, launch.nkeep, flags};
         iovec iov{&req, sizeof req};
         msghdr m{};
         m.msg_iov = &iov;
@@ -230,6 +234,7 @@ class Zygote {
         }
         out.pidfd = std::move(owned);
         out.pid = rep.pid;
+        out.ring_fd = rep.ring_fd;
         return 0;
     }
 

@@ -40,6 +40,11 @@ long ep_chan_recv_rights(int sock, void *buf, uint32_t size, int *fds, uint32_t 
 /* io_uring: check and copy args->uring; 0 or -errno. */
 int ep_chan_uring_init(struct ep_stub *st, const struct ep_stub_args *args);
 
+/* io_uring, the zygote (EP_ZYGOTE_MAKE_RING): make ring C for a stub it is about to fork (CLOEXEC,
+ * EP_URING_STUB_ENTRIES, a sparse table of EP_URING_STUB_SLOTS) and describe it in *g. The ring's
+ * descriptor, or -errno. */
+long ep_chan_uring_make_ring(struct ep_uring_geometry *g);
+
 /* io_uring: openat(2) and close(2) as ring requests (IORING_OP_OPENAT, IORING_OP_CLOSE). */
 long ep_chan_uring_openat(struct ep_stub *st, int dirfd, const char *path, long flags, long mode);
 long ep_chan_uring_close(struct ep_stub *st, int fd);

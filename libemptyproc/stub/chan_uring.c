@@ -3,12 +3,13 @@
  * chan_uring.c - the io_uring transport's end in the stub (docs/io_uring.md).
  *
  * The stub owns ring C (keep[1]): it submits to it and reaps it with raw io_uring_enter(2), through
- * the caller's mapping of it (ep_stub_args.uring). Its commands are the completions the caller posts
- * into C with IORING_OP_MSG_RING: a commit names a frame in the shared arena and the fixed-file slots
- * of C that hold the frame's descriptors (sent with IORING_MSG_SEND_FD), which the stub turns into
- * ordinary descriptors with IORING_OP_FIXED_FD_INSTALL. A poll on the channel socket (keep[0], whose
- * peer only the caller holds) completes when the caller closes the stream or dies: the end of the
- * stream, without any timer. Same rules as stub.c: raw system calls only, no libc.
+ * the caller's mapping of it (ep_stub_args.uring), or, in a pristine stub that shares no memory with
+ * the caller, through its own mappings of C and of the arena's memfd (keep[2]). Its commands are the completions the
+ * caller posts into C with IORING_OP_MSG_RING: a commit names a frame in the shared arena and the fixed-file slots of C
+ * that hold the frame's descriptors (sent with IORING_MSG_SEND_FD), which the stub turns into ordinary descriptors with
+ * IORING_OP_FIXED_FD_INSTALL. A poll on the channel socket (keep[0], whose peer only the caller holds) completes when
+ * the caller closes the stream or dies: the end of the stream, without any timer. Same rules as stub.c: raw system
+ * calls only, no libc.
  */
 #include "../proto/wire.h"
 #include "chan.h"
@@ -30,12 +31,114 @@ static int ring_fd(const struct ep_stub *st) {
     return st->extra[0]; /* keep[1]; make_room() may have moved it */
 }
 
+_Static_assert(sizeof(struct ep_uring_arena_hdr) <= EP_URING_ARENA_FRAMES, "the arena header overlaps the frames");
+
+static int fits(uint32_t off, uint32_t len, uint32_t size) {
+    return off <= size && len <= size - off;
+}
+
+long ep_chan_uring_make_ring(struct ep_uring_geometry *g) {
+    struct ep_io_uring_params p;
+    unsigned char *b = (unsigned char *)&p;
+    for (unsigned i = 0; i < sizeof p; i++) /* no memset: freestanding */
+        b[i] = 0;
+    long fd = sys_io_uring_setup(EP_URING_STUB_ENTRIES, &p); /* CLOEXEC, as every ring */
+    if (fd < 0)
+        return fd;
+    struct ep_io_uring_rsrc_register reg = {EP_URING_STUB_SLOTS, EP_IORING_RSRC_REGISTER_SPARSE, 0, 0, 0};
+    long r = sys_io_uring_register((int)fd, EP_IORING_REGISTER_FILES2, &reg, sizeof reg);
+    if (r >= 0 && !(p.features & EP_IORING_FEAT_SINGLE_MMAP))
+        r = -EOPNOTSUPP;
+    if (r < 0) {
+        sys_close((int)fd);
+        return r;
+    }
+    uint32_t sq_size = p.sq_off.array + p.sq_entries * 4u;
+    uint32_t cq_size = p.cq_off.cqes + p.cq_entries * (uint32_t)sizeof(struct ep_cqe);
+    g->magic = EP_URING_GEOMETRY_MAGIC;
+    g->ring_size = sq_size > cq_size ? sq_size : cq_size;
+    g->sqes_size = p.sq_entries * (uint32_t)sizeof(struct ep_sqe);
+    g->sq_head = p.sq_off.head;
+    g->sq_tail = p.sq_off.tail;
+    g->sq_mask = p.sq_off.ring_mask;
+    g->sq_entries = p.sq_off.ring_entries;
+    g->sq_array = p.sq_off.array;
+    g->cq_head = p.cq_off.head;
+    g->cq_tail = p.cq_off.tail;
+    g->cq_mask = p.cq_off.ring_mask;
+    g->cq_cqes = p.cq_off.cqes;
+    g->slots = EP_URING_STUB_SLOTS;
+    g->arena_size = 0; /* the caller's: the stub takes its memfd's size */
+    return fd;
+}
+
+/* A pristine stub (exec_stub, safeexec, zygote) shares no memory with the caller: it maps the arena
+ * from its memfd (keep[2]) and ring C (keep[1]) into its own address space, as the geometry says
+ * (the arena's header, written by the caller, or g from the zygote that made C), then closes the
+ * memfd (the mapping keeps the memory). Its exec drops the mappings; C and the socket are CLOEXEC. */
+static int map_own(struct ep_stub *st, struct ep_stub_uring *r, const struct ep_uring_geometry *g) {
+    if (st->nextra < 2)
+        return -EINVAL;
+    int memfd = st->extra[1];
+    long size = sys_lseek(memfd, 0, EP_SEEK_END);
+    if (size <= (long)EP_URING_ARENA_FRAMES || size > 0x40000000L)
+        return -EINVAL;
+    long arena = sys_mmap(0, (size_t)size, EP_PROT_READ | EP_PROT_WRITE, EP_MAP_SHARED, memfd, 0);
+    if (sys_mmap_failed(arena))
+        return (int)arena;
+    if (!g) {
+        g = &((const struct ep_uring_arena_hdr *)arena)->geometry;
+        if (g->arena_size != (uint64_t)size)
+            return -EPROTO;
+    }
+    if (g->magic != EP_URING_GEOMETRY_MAGIC)
+        return -EPROTO;
+    uint32_t rs = g->ring_size;
+    if (!fits(g->sq_head, 4, rs) || !fits(g->sq_tail, 4, rs) || !fits(g->sq_mask, 4, rs) ||
+        !fits(g->sq_entries, 4, rs) || !fits(g->cq_head, 4, rs) || !fits(g->cq_tail, 4, rs) ||
+        !fits(g->cq_mask, 4, rs) || !fits(g->cq_cqes, 0, rs) || !fits(g->sq_array, 0, rs))
+        return -EPROTO;
+    long ring = sys_mmap(0, rs, EP_PROT_READ | EP_PROT_WRITE, EP_MAP_SHARED, st->extra[0], EP_IORING_OFF_SQ_RING);
+    if (sys_mmap_failed(ring))
+        return (int)ring;
+    long sqes =
+        sys_mmap(0, g->sqes_size, EP_PROT_READ | EP_PROT_WRITE, EP_MAP_SHARED, st->extra[0], EP_IORING_OFF_SQES);
+    if (sys_mmap_failed(sqes))
+        return (int)sqes;
+    unsigned char *rb = (unsigned char *)ring;
+    r->sq_head = (uint32_t *)(rb + g->sq_head);
+    r->sq_tail = (uint32_t *)(rb + g->sq_tail);
+    r->sq_array = (uint32_t *)(rb + g->sq_array);
+    r->sqes = (struct ep_sqe *)sqes;
+    r->cq_head = (uint32_t *)(rb + g->cq_head);
+    r->cq_tail = (uint32_t *)(rb + g->cq_tail);
+    r->cqes = (struct ep_cqe *)(rb + g->cq_cqes);
+    r->sq_mask = *(const uint32_t *)(rb + g->sq_mask); /* the kernel wrote them into the ring */
+    r->sq_entries = *(const uint32_t *)(rb + g->sq_entries);
+    r->cq_mask = *(const uint32_t *)(rb + g->cq_mask);
+    r->slots = g->slots;
+    r->arena = (unsigned char *)arena;
+    r->arena_size = (uint64_t)size;
+    if (r->sq_entries * sizeof(struct ep_sqe) > g->sqes_size || !fits(g->sq_array, r->sq_entries * 4, rs) ||
+        !fits(g->cq_cqes, (r->cq_mask + 1) * (uint32_t)sizeof(struct ep_cqe), rs))
+        return -EPROTO;
+    /* The memfd is no longer needed: nothing of the stub's refers to it any more. */
+    sys_close(memfd);
+    st->nextra = 1;
+    return 0;
+}
+
 int ep_chan_uring_init(struct ep_stub *st, const struct ep_stub_args *args) {
     struct ep_uring_state *u = &st->uring;
     u->r = args->uring;
+    if (!u->r.sq_head) {
+        int err = map_own(st, &u->r, args->uring_geometry);
+        if (err)
+            return err;
+    }
     if (st->nextra < 1 || !u->r.sq_head || !u->r.cq_head || !u->r.arena || u->r.sq_entries < 2 ||
         u->r.arena_size <= EP_URING_ARENA_FRAMES)
-        return -EINVAL; /* not mapped for this stub (docs/io_uring.md: strategies that share no memory) */
+        return -EINVAL;
     u->sq_tail = __atomic_load_n(u->r.sq_tail, __ATOMIC_ACQUIRE);
     u->to_submit = 0;
     u->seq = 0;

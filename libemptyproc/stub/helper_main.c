@@ -11,6 +11,7 @@
  * kernel maps at the exec and faults in on use), the stack is the one the kernel gave it.
  */
 #include "../proto/wire.h"
+#include "chan.h"
 #include "stub.h"
 #include "sys.h"
 #include "zygote.h"
@@ -50,7 +51,9 @@ static __attribute__((noreturn)) void die(void) {
     sys_exit_group(137);
 }
 
-static __attribute__((noreturn)) void run_stub(uint32_t transport, uint32_t nkeep, const int *keep) {
+/* g: ring C's geometry if the zygote made C (else the arena's header has it, or the stub is not on io_uring). */
+static __attribute__((noreturn)) void run_stub(uint32_t transport, uint32_t nkeep, const int *keep,
+                                               const struct ep_uring_geometry *g) {
     struct ep_stub_args args;
     unsigned char *p = (unsigned char *)&args;
     for (unsigned i = 0; i < sizeof args; i++) /* no memset: freestanding */
@@ -68,13 +71,14 @@ static __attribute__((noreturn)) void run_stub(uint32_t transport, uint32_t nkee
     args.arena = arena;
     args.arena_size = sizeof arena;
     args.s0_done = 0;
+    args.uring_geometry = g; /* args.uring stays zero: the stub maps C and the arena itself */
     ep_stub_main(&args);
 }
 
 /* ---- zygote ----------------------------------------------------------------------------------- */
 
-static void reply(int ctl, int32_t err, int32_t pid, int pidfd) {
-    struct ep_zygote_reply r = {EP_ZYGOTE_MAGIC, err, pid, 0};
+static void reply(int ctl, int32_t err, int32_t pid, int pidfd, int32_t ring) {
+    struct ep_zygote_reply r = {EP_ZYGOTE_MAGIC, err, pid, ring};
     union {
         struct ep_cmsghdr h;
         unsigned char buf[sizeof(struct ep_cmsghdr) + 8];
@@ -129,8 +133,25 @@ static __attribute__((noreturn)) void run_zygote(int ctl, long ppid) {
         }
         int32_t err = 0;
         if (n != sizeof req || req.magic != EP_ZYGOTE_MAGIC || req.nkeep < 1 || req.nkeep > EP_STUB_KEEP_MAX ||
-            req.nkeep != nfds || (m.flags & EP_MSG_CTRUNC))
+            req.nkeep != nfds || (m.flags & EP_MSG_CTRUNC) || (req.flags & ~EP_ZYGOTE_MAKE_RING) ||
+            ((req.flags & EP_ZYGOTE_MAKE_RING) && (req.transport != EP_STUB_TRANSPORT_IO_URING || nfds != 2)))
             err = -EINVAL;
+        /* io_uring: ring C is made here (it cannot come by SCM_RIGHTS) and goes in at keep[1]; the
+         * caller takes its copy from the stub (pidfd_getfd). */
+        struct ep_uring_geometry geometry;
+        const struct ep_uring_geometry *g = 0;
+        long ring = -1;
+        if (!err && (req.flags & EP_ZYGOTE_MAKE_RING)) {
+            ring = ep_chan_uring_make_ring(&geometry);
+            if (ring < 0) {
+                err = (int32_t)ring;
+            } else {
+                fds[2] = fds[1];
+                fds[1] = (int)ring;
+                nfds = 3;
+                g = &geometry;
+            }
+        }
         int pidfd = -1;
         long pid = -1;
         if (!err) {
@@ -145,14 +166,14 @@ static __attribute__((noreturn)) void run_zygote(int ctl, long ppid) {
             sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-stub", 0, 0, 0);
             pid = sys_clone3(&ca, sizeof ca);
             if (pid == 0)
-                run_stub(req.transport, req.nkeep, fds); /* closes ctl in S0 */
+                run_stub(req.transport, nfds, fds, g); /* closes ctl in S0 */
             sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-zygote", 0, 0, 0);
             if (pid < 0)
                 err = (int32_t)pid;
         }
         for (uint32_t i = 0; i < nfds; i++)
             sys_close(fds[i]);
-        reply(ctl, err, (int32_t)pid, err ? -1 : pidfd);
+        reply(ctl, err, (int32_t)pid, err ? -1 : pidfd, err ? -1 : (int32_t)ring);
         if (pidfd >= 0)
             sys_close(pidfd);
     }
@@ -171,7 +192,7 @@ __attribute__((used, noreturn)) void ep_helper_main(long *sp) {
         for (long i = 0; i < nkeep; i++)
             if ((keep[i] = (int)parse(argv[3 + i])) < 0)
                 die();
-        run_stub((uint32_t)transport, (uint32_t)nkeep, keep);
+        run_stub((uint32_t)transport, (uint32_t)nkeep, keep, 0);
     }
     if (argc == 4 && argv[1][0] == 'z' && argv[1][1] == 0) {
         long ctl = parse(argv[2]), ppid = parse(argv[3]);

@@ -37,10 +37,12 @@ struct ep_sqe;
 struct ep_cqe;
 
 /* EP_TRANSPORT_IO_URING (docs/io_uring.md): the stub's ring C (keep[1]; keep[0] is the channel
- * socket) and the frame arena (a shared memfd mapping) as the caller mapped them. The addresses are valid in a stub
- * that shares the caller's memory (CLONE_VM) or inherited it (fork: the mappings are MAP_SHARED); they belong to the
- * caller's channel, which unmaps them only after the stub exec'd or was reaped. sq_head == 0: not
- * mapped for this stub (a strategy that shares no memory; not supported yet). */
+ * socket) and the frame arena (a shared memfd mapping). A stub that shares the caller's memory
+ * (CLONE_VM) or inherited it (fork: the mappings are MAP_SHARED) gets the caller's addresses here;
+ * they belong to the caller's channel, which unmaps them only after the stub exec'd or was reaped.
+ * sq_head == 0: a pristine stub (exec_stub, safeexec, zygote), which shares nothing with the caller,
+ * maps ring C and the arena itself (keep[2] is the arena's memfd, struct ep_uring_geometry says the
+ * rest) and fills this in its own address space, which its exec drops. */
 struct ep_stub_uring {
     uint32_t *sq_head, *sq_tail, *sq_array;
     struct ep_sqe *sqes;
@@ -52,10 +54,31 @@ struct ep_stub_uring {
     uint64_t arena_size;
 };
 
+/* Where a pristine stub finds what it maps: plain numbers the caller writes into the arena's header
+ * before the stub starts. Offsets are into the one mapping of C's SQ and CQ rings at
+ * IORING_OFF_SQ_RING (IORING_FEAT_SINGLE_MMAP, Linux 5.4), as io_uring_params.sq_off/cq_off gave
+ * them; the SQEs are a second mapping at IORING_OFF_SQES. */
+struct ep_uring_geometry {
+    uint32_t magic;     /* EP_URING_GEOMETRY_MAGIC */
+    uint32_t ring_size; /* bytes of the rings' mapping */
+    uint32_t sqes_size; /* bytes of the SQEs' mapping */
+    uint32_t sq_head, sq_tail, sq_mask, sq_entries, sq_array;
+    uint32_t cq_head, cq_tail, cq_mask, cq_cqes;
+    uint32_t slots;      /* size of C's fixed-file table */
+    uint32_t arena_size; /* bytes of the arena (the memfd's size) */
+};
+#define EP_URING_GEOMETRY_MAGIC 0x67656f6du /* "geom" */
+
+/* Ring C as the caller (or, for the zygote's stubs, the zygote) makes it: SQ entries (the CQ has
+ * twice as many) and fixed-file slots, two full frames' worth. */
+#define EP_URING_STUB_ENTRIES 64u
+#define EP_URING_STUB_SLOTS 512u
+
 /* The arena starts with this header; frames follow from EP_URING_ARENA_FRAMES on, 8-aligned. */
 struct ep_uring_arena_hdr {
-    uint32_t done;    /* written by the stub: sequence number (1, 2, ...) of the last frame finished */
-    uint32_t waiting; /* written by the caller: nonzero while it sleeps on `done` (FUTEX_WAIT) */
+    uint32_t done;                     /* written by the stub: sequence number (1, 2, ...) of the last frame finished */
+    uint32_t waiting;                  /* written by the caller: nonzero while it sleeps on `done` (FUTEX_WAIT) */
+    struct ep_uring_geometry geometry; /* written by the caller; read by a pristine stub only */
 };
 #define EP_URING_ARENA_FRAMES 64u
 /* Commits the stub queues while it waits for its own requests; the caller keeps fewer in flight. */
@@ -83,6 +106,9 @@ struct ep_stub_args {
      * EP_STUB_LATE_FS: set to 2 (and futex-woken) once cwd, root and umask are unshared. */
     volatile uint32_t *s0_done;
     struct ep_stub_uring uring; /* EP_STUB_TRANSPORT_IO_URING only */
+    /* A pristine stub (uring.sq_head == 0) whose ring C its zygote made: C's geometry, in the
+     * stub's own memory. Null: the arena's header has it (the caller made C). */
+    const struct ep_uring_geometry *uring_geometry;
 };
 
 /* The stub's entry point: runs on the stub's own stack, never returns (it execs or dies). */

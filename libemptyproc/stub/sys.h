@@ -271,6 +271,27 @@ static inline long sys_personality(unsigned long persona) {
     return EP_SC1(__NR_personality, persona);
 }
 
+/* mmap(2): the address, or -errno (a value in [-4095, -1]). */
+#define EP_PROT_READ 0x1
+#define EP_PROT_WRITE 0x2
+#define EP_MAP_SHARED 0x01
+#define EP_SEEK_END 2
+static inline long sys_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t off) {
+    return EP_SC6(__NR_mmap, addr, len, prot, flags, fd, off);
+}
+static inline int sys_mmap_failed(long r) {
+    return r < 0 && r >= -4095;
+}
+static inline long sys_lseek(int fd, long off, int whence) {
+    return EP_SC3(__NR_lseek, fd, off, whence);
+}
+static inline long sys_io_uring_setup(unsigned entries, void *params) {
+    return EP_SC2(__NR_io_uring_setup, entries, params);
+}
+static inline long sys_io_uring_register(int ring, unsigned op, const void *arg, unsigned n) {
+    return EP_SC4(__NR_io_uring_register, ring, op, arg, n);
+}
+
 static inline long sys_clone3(void *args, size_t size) {
     return EP_SC2(__NR_clone3, args, size);
 }

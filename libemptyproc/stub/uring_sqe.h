@@ -42,6 +42,29 @@
 #define EP_POLLIN 0x001u
 #define EP_POLLRDHUP 0x2000u
 
+#define EP_IORING_FEAT_SINGLE_MMAP (1u << 0)
+#define EP_IORING_REGISTER_FILES2 13u
+#define EP_IORING_RSRC_REGISTER_SPARSE (1u << 0)
+
+/* struct io_uring_params (io_uring_setup(2)), 120 bytes: what the ring's mappings look like. */
+struct ep_io_uring_params {
+    uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle, features, wq_fd, resv[3];
+    struct {
+        uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
+        uint64_t user_addr;
+    } sq_off;
+    struct {
+        uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
+        uint64_t user_addr;
+    } cq_off;
+};
+
+/* struct io_uring_rsrc_register (IORING_REGISTER_FILES2), 32 bytes. */
+struct ep_io_uring_rsrc_register {
+    uint32_t nr, flags;
+    uint64_t resv2, data, tags;
+};
+
 /* struct io_uring_sqe, 64 bytes, with the unions flattened to the members used here. */
 struct ep_sqe {
     uint8_t opcode;

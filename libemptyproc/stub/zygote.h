@@ -18,14 +18,20 @@ struct ep_zygote_request {
     uint32_t magic;
     uint32_t transport; /* EP_TRANSPORT_* of the new stub */
     uint32_t nkeep;     /* descriptors that came with it, in keep[] order */
-    uint32_t reserved;
+    uint32_t flags;     /* EP_ZYGOTE_* */
 };
+
+/* io_uring: make the stub's ring C here and put it at keep[1] (the request brought keep[0], the
+ * channel socket, and the arena's memfd, which becomes keep[2]). An io_uring descriptor cannot
+ * travel by SCM_RIGHTS (Linux 6.7 refuses it), so the caller takes its copy of C from the stub with
+ * pidfd_getfd(2): it is the stub's parent. */
+#define EP_ZYGOTE_MAKE_RING 0x1u
 
 struct ep_zygote_reply {
     uint32_t magic;
     int32_t err; /* 0, or -errno of the clone; the pidfd comes with a 0 */
     int32_t pid;
-    uint32_t reserved;
+    int32_t ring_fd; /* EP_ZYGOTE_MAKE_RING: ring C's number in the stub's table; else -1 */
 };
 
 #endif /* EMPTYPROC_STUB_ZYGOTE_H */

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../common/unique_fd.hpp"
 #include "../stub/stub.h"
 #include "../stub/uring_sqe.h"
 #include "emptyproc/emptyproc.h"
@@ -25,15 +27,15 @@
 static_assert(EP_STUB_TRANSPORT_IO_URING == EP_TRANSPORT_IO_URING);
 static_assert(EP_STUB_TRANSPORT_SOCKETPAIR == EP_TRANSPORT_SOCKETPAIR);
 static_assert(sizeof(ep_sqe) == sizeof(io_uring_sqe) && sizeof(ep_cqe) == sizeof(io_uring_cqe));
+static_assert(sizeof(ep_uring_arena_hdr) <= EP_URING_ARENA_FRAMES);
 
 namespace ep::detail {
 namespace {
 
-constexpr unsigned kStubRingEntries = 64;    // C: SQ entries (CQ: twice as many)
-constexpr unsigned kStubSlots = 512;         // C: fixed-file slots, two full frames' worth
-constexpr unsigned kCallerRingEntries = 512; // P: a frame's chain is at most 2 x 250 + 2 SQEs
-constexpr unsigned kCallerSlots = 256;       // P: a frame's descriptors, briefly
-constexpr size_t kArenaSize = 8u << 20;      // frames in flight; a sparse memfd
+constexpr unsigned kStubSlots = EP_URING_STUB_SLOTS; // C: fixed-file slots (SQ: EP_URING_STUB_ENTRIES)
+constexpr unsigned kCallerRingEntries = 512;         // P: a frame's chain is at most 2 x 250 + 2 SQEs
+constexpr unsigned kCallerSlots = 256;               // P: a frame's descriptors, briefly
+constexpr size_t kArenaSize = 8u << 20;              // frames in flight; a sparse memfd
 constexpr size_t kArenaCacheMax = 8;
 constexpr size_t kMaxInFlight = EP_URING_PENDING_MAX / 2; // the stub queues up to EP_URING_PENDING_MAX
 
@@ -155,6 +157,33 @@ struct Arena {
     unsigned char *base = nullptr; // MAP_SHARED of a memfd (shared with a forked stub too)
 };
 
+// Ring C's geometry for a stub that maps C itself (a pristine stub): plain numbers, written into
+// the arena's header. 0, or -EOPNOTSUPP if the rings are not one mapping (IORING_FEAT_SINGLE_MMAP).
+int ring_geometry(const io_uring &c, ep_uring_geometry &g, std::string &msg) {
+    if (!(c.features & IORING_FEAT_SINGLE_MMAP) || c.sq.ring_ptr != c.cq.ring_ptr) {
+        msg = "io_uring: the kernel lacks IORING_FEAT_SINGLE_MMAP (Linux 5.4)";
+        return -EOPNOTSUPP;
+    }
+    auto *base = static_cast<const unsigned char *>(c.sq.ring_ptr);
+    auto at = [base](const void *p) { return static_cast<uint32_t>(static_cast<const unsigned char *>(p) - base); };
+    g = ep_uring_geometry{};
+    g.magic = EP_URING_GEOMETRY_MAGIC;
+    g.ring_size = static_cast<uint32_t>(c.sq.ring_sz > c.cq.ring_sz ? c.sq.ring_sz : c.cq.ring_sz);
+    g.sqes_size = static_cast<uint32_t>(c.sq.ring_entries * sizeof(io_uring_sqe));
+    g.sq_head = at(c.sq.khead);
+    g.sq_tail = at(c.sq.ktail);
+    g.sq_mask = at(c.sq.kring_mask);
+    g.sq_entries = at(c.sq.kring_entries);
+    g.sq_array = at(c.sq.array);
+    g.cq_head = at(c.cq.khead);
+    g.cq_tail = at(c.cq.ktail);
+    g.cq_mask = at(c.cq.kring_mask);
+    g.cq_cqes = at(c.cq.cqes);
+    g.slots = kStubSlots;
+    g.arena_size = static_cast<uint32_t>(kArenaSize);
+    return 0;
+}
+
 class ArenaCache {
   public:
     Arena take() {
@@ -186,10 +215,14 @@ ArenaCache &arena_cache() {
     return *c;
 }
 
-int make_arena(Arena &out, std::string &msg) {
-    out = arena_cache().take();
-    if (out.base)
-        return 0;
+// An arena, from the cache if there is one. With memfd (a pristine stub maps the arena itself): a
+// new one whose descriptor is kept open in *memfd, for the stub to take; cached arenas hold none.
+int make_arena(Arena &out, UniqueFd *memfd, std::string &msg) {
+    if (!memfd) {
+        out = arena_cache().take();
+        if (out.base)
+            return 0;
+    }
     int fd = memfd_create("ep-uring-arena", MFD_CLOEXEC);
     if (fd < 0 || ftruncate(fd, kArenaSize) < 0) {
         int err = errno;
@@ -205,7 +238,10 @@ int make_arena(Arena &out, std::string &msg) {
         msg = "io_uring: the frame arena: mmap: " + std::string(strerror(err));
         return -err;
     }
-    close(fd); // the mapping keeps the memory; cached arenas hold no descriptor
+    if (memfd)
+        memfd->reset(fd); // until the stub has its copy (IoUringChannel::stub_started)
+    else
+        close(fd); // the mapping keeps the memory; cached arenas hold no descriptor
     out.base = static_cast<unsigned char *>(p);
     return 0;
 }
@@ -214,10 +250,19 @@ int make_arena(Arena &out, std::string &msg) {
 
 class IoUringChannel final : public Channel {
   public:
-    IoUringChannel(std::unique_ptr<Channel> verdicts, const io_uring &stub_ring, Arena arena)
-        : verdicts_(std::move(verdicts)), ring_(stub_ring), arena_(arena) {
+    // stub_ring: C as the caller made and mapped it, or null (StubReach::kRingFromStub: the zygote
+    // makes C, and stub_started() takes the caller's copy).
+    IoUringChannel(std::unique_ptr<Channel> verdicts, const io_uring *stub_ring, Arena arena, UniqueFd memfd,
+                   StubReach reach, const ep_uring_geometry &geometry)
+        : verdicts_(std::move(verdicts)), ring_{}, arena_(arena), memfd_(std::move(memfd)), reach_(reach) {
+        if (stub_ring) {
+            ring_ = *stub_ring;
+            ring_mapped_ = true;
+            ring_fd_ = ring_.ring_fd;
+        }
         hdr()->done = 0;
         hdr()->waiting = 0;
+        hdr()->geometry = geometry; // what a stub that maps C itself needs (zero if C is not made here)
     }
     ~IoUringChannel() override {
         shutdown();
@@ -225,14 +270,40 @@ class IoUringChannel final : public Channel {
     }
 
     uint32_t stub_fds(int *fds, uint32_t max) const override {
-        if (max < 2)
+        if (max < 3)
             return 0;
-        verdicts_->stub_fds(fds, 1); // keep[0]: the channel socket, for verdicts and the hang-up
-        fds[1] = ring_.ring_fd;      // keep[1]: ring C
-        return 2;
+        uint32_t n = 0;
+        verdicts_->stub_fds(fds + n++, 1); // keep[0]: the channel socket, for verdicts and the hang-up
+        if (ring_fd_ >= 0)
+            fds[n++] = ring_fd_; // keep[1]: ring C (the zygote puts its own there)
+        if (memfd_)
+            fds[n++] = memfd_.get(); // keep[2]: the arena, which a pristine stub maps itself
+        return n;
+    }
+
+    int stub_started(int pidfd, int ring, std::string &msg) override {
+        memfd_.reset(); // the stub has its own copy of the arena's memfd (or never will)
+        if (reach_ != StubReach::kRingFromStub || pidfd < 0)
+            return 0;
+        // The zygote made C in the stub (SCM_RIGHTS cannot carry an io_uring descriptor): take our
+        // copy from it, our child. Only MSG_RING targets it here; we never map it.
+        if (ring < 0) {
+            msg = "io_uring: the zygote did not make the stub's ring";
+            return -EPROTO;
+        }
+        int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, ring, 0)); // CLOEXEC
+        if (fd < 0) {
+            int err = errno;
+            msg = "io_uring: taking the stub's ring from it: pidfd_getfd: " + std::string(strerror(err));
+            return err == ENOSYS || err == EPERM ? -EOPNOTSUPP : -err;
+        }
+        ring_fd_ = fd;
+        return 0;
     }
 
     void stub_uring(ep_stub_uring &u) const override {
+        if (reach_ != StubReach::kCallerMappings)
+            return; // sq_head == 0: the stub maps C and the arena itself (ep_uring_geometry)
         u.sq_head = ring_.sq.khead;
         u.sq_tail = ring_.sq.ktail;
         u.sq_array = ring_.sq.array;
@@ -249,7 +320,7 @@ class IoUringChannel final : public Channel {
     }
 
     int send(FrameBuilder &frame, uint16_t flags, int pidfd) override {
-        if (!ring_open_)
+        if (ring_fd_ < 0)
             return -EPIPE;
         io_uring *p;
         std::string msg;
@@ -282,14 +353,14 @@ class IoUringChannel final : public Channel {
             }
             for (uint32_t k = 0; k < n; k++) {
                 ep_sqe *s = sqe_of(get_sqe(p));
-                ep_sqe_msg_send_fd(s, ring_.ring_fd, k, base + k, kUdSend | k);
+                ep_sqe_msg_send_fd(s, ring_fd_, k, base + k, kUdSend | k);
                 s->flags = link;
             }
             ep_sqe *s = sqe_of(get_sqe(p));
             ep_sqe_files_update(s, none, n, 0, kUdChain);
             s->flags = link;
         }
-        ep_sqe_msg_data(sqe_of(get_sqe(p)), ring_.ring_fd, len, EP_URING_COMMIT(off, base), kUdCommit);
+        ep_sqe_msg_data(sqe_of(get_sqe(p)), ring_fd_, len, EP_URING_COMMIT(off, base), kUdCommit);
         int err = 0;
         bool committed = false;
         std::vector<int> byhand;                // descriptors the ring could not move
@@ -332,10 +403,12 @@ class IoUringChannel final : public Channel {
     // fixed table still holds go now; the arena only in the destructor, after the reap.
     void shutdown() override {
         verdicts_->shutdown();
-        if (ring_open_) {
-            io_uring_queue_exit(&ring_);
-            ring_open_ = false;
-        }
+        if (ring_mapped_)
+            io_uring_queue_exit(&ring_); // unmaps and closes C
+        else if (ring_fd_ >= 0)
+            close(ring_fd_);
+        ring_mapped_ = false;
+        ring_fd_ = -1;
     }
 
   private:
@@ -422,9 +495,12 @@ class IoUringChannel final : public Channel {
     }
 
     std::unique_ptr<Channel> verdicts_;
-    io_uring ring_;
-    bool ring_open_ = true;
+    io_uring ring_; // C as the caller made and mapped it (ring_mapped_)
+    bool ring_mapped_ = false;
+    int ring_fd_ = -1; // C's descriptor until shutdown (ring_.ring_fd, or taken from the stub)
     Arena arena_;
+    UniqueFd memfd_; // the arena's memfd until the stub has its copy (pristine stubs only)
+    StubReach reach_;
     uint32_t sent_ = 0; // frames committed
     std::deque<InFlight> inflight_;
     uint32_t arena_head_ = EP_URING_ARENA_FRAMES;
@@ -433,7 +509,7 @@ class IoUringChannel final : public Channel {
 
 } // namespace
 
-int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg) {
+int make_io_uring_channel(std::unique_ptr<Channel> &out, StubReach reach, std::string &msg) {
     if (int err = probe_kernel(msg))
         return err;
     io_uring *p;
@@ -443,12 +519,18 @@ int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg) {
     if (int err = make_socketpair_channel(verdicts, msg))
         return err;
     Arena arena;
-    if (int err = make_arena(arena, msg))
+    UniqueFd memfd;
+    if (int err = make_arena(arena, reach == StubReach::kCallerMappings ? nullptr : &memfd, msg))
         return err;
+    ep_uring_geometry geometry{};
+    if (reach == StubReach::kRingFromStub) { // the zygote makes C (EP_ZYGOTE_MAKE_RING)
+        out = std::make_unique<IoUringChannel>(std::move(verdicts), nullptr, arena, std::move(memfd), reach, geometry);
+        return 0;
+    }
     io_uring c{};
-    int err = io_uring_queue_init(kStubRingEntries, &c, 0);
+    int err = io_uring_queue_init(EP_URING_STUB_ENTRIES, &c, 0);
     if (err == 0) {
-        err = io_uring_register_files_sparse(&c, kStubSlots);
+        err = io_uring_register_files_sparse(&c, EP_URING_STUB_SLOTS);
         if (err < 0)
             io_uring_queue_exit(&c);
     }
@@ -457,7 +539,13 @@ int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg) {
         msg = "io_uring: the stub's ring: " + std::string(strerror(-err));
         return err == -EPERM || err == -ENOSYS ? -EOPNOTSUPP : err;
     }
-    out = std::make_unique<IoUringChannel>(std::move(verdicts), c, arena);
+    err = ring_geometry(c, geometry, msg);
+    if (err < 0 && reach == StubReach::kMapsItself) {
+        io_uring_queue_exit(&c);
+        arena_cache().give(arena);
+        return err;
+    }
+    out = std::make_unique<IoUringChannel>(std::move(verdicts), &c, arena, std::move(memfd), reach, geometry);
     return 0;
 }
 

@@ -11,17 +11,23 @@ namespace {
 struct TransportRow {
     uint32_t id;
     const char *name;
-    int (*make)(std::unique_ptr<Channel> &out, std::string &msg); // nullptr: not in this build
+    // nullptr: not in this build. reach: how the strategy's stub reaches what the transport shares
+    // with it in memory.
+    int (*make)(std::unique_ptr<Channel> &out, StubReach reach, std::string &msg);
 };
 
+int make_socketpair(std::unique_ptr<Channel> &out, StubReach, std::string &msg) {
+    return make_socketpair_channel(out, msg); // nothing shared but the socket
+}
+
 constexpr TransportRow kTransports[] = {
-    {EP_TRANSPORT_SOCKETPAIR, "socketpair", make_socketpair_channel},
+    {EP_TRANSPORT_SOCKETPAIR, "socketpair", make_socketpair},
     {EP_TRANSPORT_IO_URING, "io_uring", make_io_uring_channel},
 };
 
 } // namespace
 
-int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg) {
+int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg, StubReach reach) {
     for (const auto &t : kTransports) {
         if (t.id != id)
             continue;
@@ -29,7 +35,7 @@ int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg) {
             msg = std::string(t.name) + " is not available in this build";
             return -EOPNOTSUPP;
         }
-        return t.make(out, msg);
+        return t.make(out, reach, msg);
     }
     msg = "unknown transport " + std::to_string(id);
     return -EINVAL;

@@ -14,6 +14,15 @@
 
 namespace ep::detail {
 
+// How a strategy's stub reaches what a transport shares with it in memory (io_uring: ring C and the
+// frame arena; docs/io_uring.md).
+enum class StubReach : uint8_t {
+    kCallerMappings, // shares the caller's memory or inherited its MAP_SHARED mappings (clone_vm, fork, pool)
+    kMapsItself,     // a pristine process that inherits its descriptors (exec_stub, safeexec): maps C and the arena
+    kRingFromStub,   // pristine, its descriptors come by SCM_RIGHTS (zygote): C, which cannot, is made on the
+                     // stub's side and the caller takes its copy after the start (pidfd_getfd)
+};
+
 class Channel {
   public:
     virtual ~Channel() = default;
@@ -24,6 +33,12 @@ class Channel {
 
     // What a stub of this transport finds in ep_stub_args.uring (io_uring only).
     virtual void stub_uring(ep_stub_uring &) const {}
+
+    // The stub was started (pidfd >= 0) or failed to (-1): it holds its own copies of stub_fds()
+    // now. A descriptor the channel held only to hand over goes here (io_uring: a pristine stub's
+    // arena); with StubReach::kRingFromStub, ring is the number of ring C in the stub's table, which
+    // the channel takes. 0 or -errno with msg.
+    virtual int stub_started(int /*pidfd*/, int /*ring*/, std::string & /*msg*/) { return 0; }
 
     // Send one frame. pidfd lets a blocked send notice a dead stub. Returns 0 or -errno
     // (-ECHILD: the stub died while the frame could not be sent).
@@ -48,12 +63,15 @@ class Channel {
 int make_socketpair_channel(std::unique_ptr<Channel> &out, std::string &msg);
 
 // The stub's ring fed by the calling thread's ring (docs/io_uring.md); -EOPNOTSUPP if the kernel
-// lacks an opcode it needs, with msg naming it.
-int make_io_uring_channel(std::unique_ptr<Channel> &out, std::string &msg);
+// lacks an opcode it needs, with msg naming it. reach: how the stub maps the ring and the arena (a
+// pristine stub gets the arena's memfd as one more of stub_fds(), held until stub_started()).
+int make_io_uring_channel(std::unique_ptr<Channel> &out, StubReach reach, std::string &msg);
 
 // The channel of transport `id` (EP_TRANSPORT_*): 0, -EINVAL for an unknown id, -EOPNOTSUPP for
 // one this build does not have, or another -errno; msg says why.
-int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg);
+// reach: how the strategy's stub reaches shared memory (strategy_stub_reach()).
+int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg,
+                 StubReach reach = StubReach::kCallerMappings);
 
 // ep_cache_release(): close the calling thread's io_uring ring P (made again at its next ep_open()
 // with EP_TRANSPORT_IO_URING). Other threads' rings end with their threads.

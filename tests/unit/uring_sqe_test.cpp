@@ -45,6 +45,16 @@ static_assert(EP_IORING_MSG_SEND_FD == IORING_MSG_SEND_FD && EP_IORING_MSG_RING_
 static_assert(EP_IOSQE_IO_HARDLINK == IOSQE_IO_HARDLINK && EP_IOSQE_CQE_SKIP_SUCCESS == IOSQE_CQE_SKIP_SUCCESS);
 static_assert(EP_IOSQE_FIXED_FILE == IOSQE_FIXED_FILE && EP_IORING_OFF_SQES == IORING_OFF_SQES);
 static_assert(EP_IOSQE_ASYNC == IOSQE_ASYNC);
+static_assert(sizeof(ep_io_uring_params) == sizeof(io_uring_params) &&
+              offsetof(ep_io_uring_params, sq_off) == offsetof(io_uring_params, sq_off) &&
+              offsetof(ep_io_uring_params, cq_off) == offsetof(io_uring_params, cq_off) &&
+              offsetof(ep_io_uring_params, features) == offsetof(io_uring_params, features));
+static_assert(offsetof(ep_io_uring_params, sq_off.array) == offsetof(io_uring_params, sq_off.array) &&
+              offsetof(ep_io_uring_params, cq_off.cqes) == offsetof(io_uring_params, cq_off.cqes));
+static_assert(sizeof(ep_io_uring_rsrc_register) == sizeof(io_uring_rsrc_register) &&
+              EP_IORING_REGISTER_FILES2 == IORING_REGISTER_FILES2 &&
+              EP_IORING_RSRC_REGISTER_SPARSE == IORING_RSRC_REGISTER_SPARSE &&
+              EP_IORING_FEAT_SINGLE_MMAP == IORING_FEAT_SINGLE_MMAP && EP_IORING_OFF_SQ_RING == IORING_OFF_SQ_RING);
 static_assert(EP_FUTEX_BITSET_MATCH_ANY == FUTEX_BITSET_MATCH_ANY);
 // Not in Debian's 6.1 uapi header nor in liburing 2.3 (kernel io_uring.h: FUTEX_WAIT follows
 // WAITID 50, FIXED_FD_INSTALL follows FUTEX_WAITV 53); checked by running them below.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* count.c TRANSPORT N [sync] - 1 + N spawns of /bin/true (fd.0-2 passed), getppid() around the N: the
- * program tools/syscalls-per-spawn/count.sh runs under strace. */
+/* count.c TRANSPORT N [sync [STRATEGY]] - 1 + N spawns of /bin/true (fd.0-2 passed), getppid() around
+ * the N: the program tools/syscalls-per-spawn/count.sh runs under strace. STRATEGY: EP_STRATEGY_* number. */
 #include <emptyproc/emptyproc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,9 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void spawn(unsigned transport, int sync) {
+static void spawn(unsigned transport, int sync, unsigned strategy) {
     struct ep_open_how how = {0};
     how.transport = transport;
+    how.strategy = strategy;
     how.flags = sync ? EP_OPEN_SYNC : 0;
     int fd = ep_open(&how, sizeof how);
     if (fd < 0) {
@@ -37,10 +38,11 @@ int main(int argc, char **argv) {
     unsigned transport = strcmp(argv[1], "io_uring") == 0;
     int sync = argc > 3 && strcmp(argv[3], "sync") == 0;
     int n = atoi(argv[2]);
-    spawn(transport, sync); /* warm-up: the thread's ring, the probe, caches */
+    unsigned strategy = argc > 4 ? (unsigned)atoi(argv[4]) : EP_STRATEGY_CLONE_VM;
+    spawn(transport, sync, strategy); /* warm-up: the thread's ring, the probe, caches */
     getppid();              /* marker */
     for (int i = 0; i < n; i++)
-        spawn(transport, sync);
+        spawn(transport, sync, strategy);
     getppid();
     return 0;
 }
