@@ -7,6 +7,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "../common/unique_fd.hpp"
@@ -150,6 +152,57 @@ io_uring_sqe *get_sqe(io_uring *p) {
     }
     return s;
 }
+
+// Forget the SQEs the kernel did not take: liburing has already published them in the SQ ring, so
+// the next io_uring_enter on P would submit them, pointing at a frame's stack arrays long gone.
+void drop_unsubmitted(io_uring *p) {
+    unsigned head = io_uring_smp_load_acquire(p->sq.khead);
+    p->sq.sqe_head = p->sq.sqe_tail = head;
+    io_uring_smp_store_release(p->sq.ktail, head);
+}
+
+// Submit everything queued on P, waiting for `wait_nr` completions in the same io_uring_enter.
+// IORING_SETUP_SUBMIT_ALL: the kernel takes all of them, or (out of memory, a CQ in overflow) none,
+// with -EAGAIN/-EBUSY, and -EINTR only for the wait, after the submission. What it did not take is
+// submitted again (nothing of it ran: no double send) a bounded number of times, then dropped.
+int submit_all(io_uring *p, unsigned wait_nr) {
+    int r = 0;
+    for (int tries = 0; tries < 100 && io_uring_sq_ready(p) > 0; tries++) {
+        r = wait_nr ? io_uring_submit_and_wait(p, wait_nr) : io_uring_submit(p);
+        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+            break;
+        if (r < 0)
+            sched_yield();
+    }
+    if (io_uring_sq_ready(p) == 0)
+        return 0;
+    drop_unsubmitted(p);
+    return r < 0 ? r : -EAGAIN;
+}
+
+// A request of P that io_uring punts to its io-wq (MSG_RING/SEND_FD does when ring C's lock is
+// taken: the stub is submitting) needs a worker thread, which the kernel creates from the calling
+// thread, lazily; copy_process() refuses while a signal is pending for that thread
+// (-ERESTARTNOINTR), and after a few retries io-wq cancels the queued work (-ECANCELED) or leaves it
+// queued for an idle worker that may never look. Under a rain of signals (tests/reliability
+// signals_test.cpp: SIGALRM every 50 us) a frame's chain then failed or hung. So the chain is
+// submitted and waited for with the caller's signals blocked: they are delivered when it is done
+// (microseconds), as glibc's posix_spawn() does around its clone. glibc keeps its own SIGCANCEL and
+// SIGSETXID open; the rare cancellation they can still cause is handled by send().
+class SignalsBlocked {
+  public:
+    SignalsBlocked() {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old_);
+    }
+    ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+    SignalsBlocked(const SignalsBlocked &) = delete;
+    SignalsBlocked &operator=(const SignalsBlocked &) = delete;
+
+  private:
+    sigset_t old_;
+};
 
 // ---- the frame arena: a memfd both sides map; a few are cached ----------------------------------
 
@@ -343,6 +396,10 @@ class IoUringChannel final : public Channel {
         // turn; those few go by SCM_RIGHTS right after the commit (docs/io_uring.md).
         int32_t mine[EP_WIRE_FDS_MAX], none[EP_WIRE_FDS_MAX];
         const uint8_t link = EP_IOSQE_IO_HARDLINK | EP_IOSQE_CQE_SKIP_SUCCESS;
+        const int force = io_uring_force_async.load(std::memory_order_relaxed);
+        std::optional<SignalsBlocked> quiet;
+        if (force != 2)
+            quiet.emplace();
         if (n) {
             for (uint32_t k = 0; k < n; k++) {
                 mine[k] = fds[k].get();
@@ -354,40 +411,71 @@ class IoUringChannel final : public Channel {
             for (uint32_t k = 0; k < n; k++) {
                 ep_sqe *s = sqe_of(get_sqe(p));
                 ep_sqe_msg_send_fd(s, ring_fd_, k, base + k, kUdSend | k);
-                s->flags = link;
+                s->flags = link | (force ? EP_IOSQE_ASYNC : 0);
             }
             ep_sqe *s = sqe_of(get_sqe(p));
             ep_sqe_files_update(s, none, n, 0, kUdChain);
             s->flags = link;
         }
-        ep_sqe_msg_data(sqe_of(get_sqe(p)), ring_fd_, len, EP_URING_COMMIT(off, base), kUdCommit);
+        io_uring_sqe *commit = get_sqe(p);
+        ep_sqe_msg_data(sqe_of(commit), ring_fd_, len, EP_URING_COMMIT(off, base), kUdCommit);
+        if (force)
+            commit->flags |= EP_IOSQE_ASYNC;
+        // The stream's one io_uring_enter. Nothing taken: nothing ran, nothing is left queued.
+        if (int r = submit_all(p, 1))
+            return r;
+        // -ECANCELED: io-wq dropped the request before it ran (see SignalsBlocked). For a
+        // FILES_UPDATE into P or a SEND_FD that leaves C's slot empty, as for an O_PATH file: the
+        // descriptor goes by hand. The cleanup and the commit are done again (the cleanup is
+        // idempotent; a commit that did not run was not delivered: no double send).
         int err = 0;
-        bool committed = false;
-        std::vector<int> byhand;                // descriptors the ring could not move
-        int r = io_uring_submit_and_wait(p, 1); // the stream's one io_uring_enter
-        if (r < 0)
-            return r; // nothing was submitted
-        while (!committed) {
+        bool committed = false, cleaned = true;
+        bool hand[EP_WIRE_FDS_MAX] = {};
+        for (int commits = 1; !committed;) {
             io_uring_cqe *cqe;
-            r = io_uring_wait_cqe(p, &cqe); // already there, unless part of the chain went async
+            int r = io_uring_wait_cqe(p, &cqe); // already there, unless part of the chain went async
             if (r == -EINTR)
                 continue;
-            if (r < 0)
+            if (r < 0) {
+                // Not expected (the CQ is ours). Without its completion, whether the frame was
+                // committed is unknown: the stream cannot go on, and P holds what it holds.
+                io_uring_release_thread();
                 return r;
+            }
             uint64_t ud = cqe->user_data;
             int res = cqe->res;
             io_uring_cqe_seen(p, cqe);
+            if (ud == kUdCommit && res == -ECANCELED && commits < 100) {
+                ep_sqe_msg_data(sqe_of(get_sqe(p)), ring_fd_, len, EP_URING_COMMIT(off, base), kUdCommit);
+                commits++;
+                if (int e = submit_all(p, 0)) {
+                    err = e;
+                    committed = true;
+                }
+                continue;
+            }
             if (ud == kUdCommit)
                 committed = true;
-            if (ud == kUdUpdate && res == -EBADF)
-                continue; // an O_PATH file: its SEND_FD fails next
-            if ((ud & ~0xffffull) == kUdSend && res == -EBADF) {
-                byhand.push_back(fds[ud & 0xffff].get());
+            if (ud == kUdUpdate && (res == -EBADF || res == -ECANCELED))
+                continue; // an O_PATH file, or not done: P's slot is empty, its SEND_FD fails next
+            if ((ud & ~0xffffull) == kUdSend && (res == -EBADF || res == -ECANCELED)) {
+                hand[ud & 0xffff] = true; // C's slot stays empty: the stub expects it by hand
+                continue;
+            }
+            if (ud == kUdChain) {
+                cleaned = false;
                 continue;
             }
             if (res < 0 && !err)
                 err = res;
         }
+        if (!cleaned && empty_slots(p, none, n) < 0)
+            io_uring_release_thread(); // P's table must not keep our descriptors: P goes instead
+        quiet.reset();
+        std::vector<int> byhand; // descriptors the ring could not move, in order
+        for (uint32_t k = 0; k < n; k++)
+            if (hand[k])
+                byhand.push_back(fds[k].get());
         if (!byhand.empty() && !err)
             err = verdicts_->send_fds(byhand.data(), static_cast<uint32_t>(byhand.size()), pidfd);
         sent_++;
@@ -419,6 +507,14 @@ class IoUringChannel final : public Channel {
     ep_uring_arena_hdr *hdr() const { return reinterpret_cast<ep_uring_arena_hdr *>(arena_.base); }
 
     uint32_t done() const { return __atomic_load_n(&hdr()->done, __ATOMIC_SEQ_CST); }
+
+    // P's slots [0, n) emptied by a synchronous update, when the chain's own one did not run.
+    static int empty_slots(io_uring *p, int32_t *none, uint32_t n) {
+        int r = -EINTR;
+        for (int tries = 0; tries < 100 && (r == -EINTR || r == -EAGAIN); tries++)
+            r = io_uring_register_files_update(p, 0, none, n);
+        return r < 0 ? r : 0;
+    }
 
     bool overlaps(uint32_t off, uint32_t len, uint32_t slot, uint32_t n) const {
         for (const auto &f : inflight_) {
@@ -463,7 +559,7 @@ class IoUringChannel final : public Channel {
         }
         ep_sqe_futex_wait(sqe_of(get_sqe(p)), &hdr()->done, seen, kUdFutex);
         ep_sqe_poll_add(sqe_of(get_sqe(p)), pidfd, EP_POLLIN, kUdPidfd);
-        int r = io_uring_submit_and_wait(p, 1);
+        int r = submit_all(p, 1);
         int outstanding = r < 0 ? 0 : 2;
         bool cancelled = false, died = false;
         while (outstanding > 0) {
@@ -483,9 +579,9 @@ class IoUringChannel final : public Channel {
             if (ud != kUdCancel && !cancelled && outstanding > 0) {
                 // One of the two woke us: cancel the other, so that nothing is left in flight on P.
                 ep_sqe_cancel(sqe_of(get_sqe(p)), ud == kUdFutex ? kUdPidfd : kUdFutex, kUdCancel);
-                io_uring_submit(p);
                 cancelled = true;
-                outstanding++;
+                if (submit_all(p, 0) == 0)
+                    outstanding++;
             }
         }
         __atomic_store_n(&hdr()->waiting, 0u, __ATOMIC_SEQ_CST);
@@ -508,6 +604,8 @@ class IoUringChannel final : public Channel {
 };
 
 } // namespace
+
+std::atomic<int> io_uring_force_async{0};
 
 int make_io_uring_channel(std::unique_ptr<Channel> &out, StubReach reach, std::string &msg) {
     if (int err = probe_kernel(msg))

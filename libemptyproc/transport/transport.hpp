@@ -3,6 +3,7 @@
 // transport; both behave the same to the layer above.
 #pragma once
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -76,5 +77,10 @@ int make_channel(uint32_t id, std::unique_ptr<Channel> &out, std::string &msg,
 // ep_cache_release(): close the calling thread's io_uring ring P (made again at its next ep_open()
 // with EP_TRANSPORT_IO_URING). Other threads' rings end with their threads.
 void io_uring_release_thread();
+
+// Test seam (tests/unit/uring_signals_test.cpp), 0 in the library: 1 sends each frame's SEND_FDs
+// and its commit to io-wq (IOSQE_ASYNC), as the kernel does when ring C's lock is taken; 2 does so
+// and leaves the caller's signals unblocked (docs/io_uring.md, "Signals").
+extern std::atomic<int> io_uring_force_async;
 
 } // namespace ep::detail

@@ -133,12 +133,18 @@ inline std::vector<ProcEntry> all_processes() {
     return found;
 }
 
+// The bound holds under a rain of signals too: an interrupted poll goes on with what is left, not
+// with timeout_ms again (a SIGALRM every 50 us made a failed spawn's wait endless).
 inline bool wait_exit_ready(int pidfd, int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     pollfd p{pidfd, POLLIN, 0};
     int r;
-    do
-        r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        r = poll(&p, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
+        if (!(r < 0 && errno == EINTR))
+            break;
+    }
     return r == 1 && (p.revents & POLLIN);
 }
 
