@@ -187,21 +187,23 @@ int submit_all(io_uring *p, unsigned wait_nr) {
 // queued for an idle worker that may never look. Under a rain of signals (tests/reliability
 // signals_test.cpp: SIGALRM every 50 us) a frame's chain then failed or hung. So the chain is
 // submitted and waited for with the caller's signals blocked: they are delivered when it is done
-// (microseconds), as glibc's posix_spawn() does around its clone. glibc keeps its own SIGCANCEL and
-// SIGSETXID open; the rare cancellation they can still cause is handled by send().
+// (microseconds), as glibc's posix_spawn() does around its clone; all 64, glibc's SIGCANCEL and
+// SIGSETXID too (a setuid() in another thread waits those microseconds). A cancellation that still
+// happens (io-wq's other reasons) is handled by send() without sending anything twice.
 class SignalsBlocked {
   public:
+    // The raw system call: glibc's pthread_sigmask() would not block its own SIGCANCEL/SIGSETXID
+    // and, restoring, would clear them from a caller's mask that had them blocked.
     SignalsBlocked() {
-        sigset_t all;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old_);
+        uint64_t all = ~uint64_t{0};
+        syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old_, sizeof all);
     }
-    ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+    ~SignalsBlocked() { syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr, sizeof old_); }
     SignalsBlocked(const SignalsBlocked &) = delete;
     SignalsBlocked &operator=(const SignalsBlocked &) = delete;
 
   private:
-    sigset_t old_;
+    uint64_t old_ = 0;
 };
 
 // ---- the frame arena: a memfd both sides map; a few are cached ----------------------------------
