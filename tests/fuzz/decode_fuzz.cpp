@@ -47,6 +47,11 @@ void walk(const unsigned char *frame, uint32_t len, uint32_t nfds, ep_wire_curso
                 fail("group count and payload length disagree");
             continue;
         }
+        if (op.op == EP_OP_SECCOMP || op.op == EP_OP_CPUS) { // binary: sock_filter[] / cpu mask words
+            if (op.len % 8 != 0)
+                fail("binary payload is not whole 8-byte units");
+            continue;
+        }
         // Every other payload is a string: the handlers use it as a C string in place.
         if (data[op.len - 1] != 0 || memchr(data, 0, op.len - 1) != nullptr)
             fail("string payload is not exactly one NUL-terminated string");
