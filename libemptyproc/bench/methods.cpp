@@ -67,14 +67,16 @@ int spawn_vfork(const Method &, SpawnContext &ctx, Sample &s) {
     return finish_sample(ctx, t0, status, s);
 }
 
-int spawn_posix_spawn(const Method &, SpawnContext &ctx, Sample &s) {
+} // namespace
+
+int sample_posix_spawn_call(PosixSpawnFn spawn, SpawnContext &ctx, Sample &s) {
     int64_t t0 = now_ns();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     for (int i = 0; i <= ctx.ops; i++)
         posix_spawn_file_actions_adddup2(&actions, ctx.result_write, kTargetResultFd);
     pid_t pid = -1;
-    int err = posix_spawn(&pid, ctx.argv[0], &actions, nullptr, ctx.argv, ctx.envp);
+    int err = spawn(&pid, ctx.argv[0], &actions, nullptr, ctx.argv, ctx.envp);
     posix_spawn_file_actions_destroy(&actions);
     if (err != 0)
         return -err;
@@ -82,6 +84,12 @@ int spawn_posix_spawn(const Method &, SpawnContext &ctx, Sample &s) {
     if (int r = reap_pid(pid, status); r < 0)
         return r;
     return finish_sample(ctx, t0, status, s);
+}
+
+namespace {
+
+int spawn_posix_spawn(const Method &, SpawnContext &ctx, Sample &s) {
+    return sample_posix_spawn_call(posix_spawn, ctx, s);
 }
 
 int clone_child(void *arg) {

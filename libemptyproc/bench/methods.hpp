@@ -7,6 +7,7 @@
 #ifndef EMPTYPROC_BENCH_METHODS_HPP
 #define EMPTYPROC_BENCH_METHODS_HPP
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -99,6 +100,12 @@ int finish_sample(SpawnContext &ctx, int64_t t0, int wait_status, Sample &s);
 int pipe_above_3(int fds[2], int flags = 0);
 // waitpid(pid), retried on EINTR. 0 or -errno.
 int reap_pid(pid_t pid, int &wait_status);
+
+// One sample of a posix_spawn-shaped call (glibc's or ep_posix_spawn): the target's result pipe on
+// fd 3 by 1 + ctx.ops adddup2 actions, spawn, reap.
+using PosixSpawnFn = int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                             char *const[], char *const[]);
+int sample_posix_spawn_call(PosixSpawnFn spawn, SpawnContext &ctx, Sample &s);
 // waitid(P_PIDFD, WEXITED), with the result as a waitpid() status. 0 or -errno.
 int wait_pidfd(int pidfd, int &wait_status);
 
