@@ -22,6 +22,7 @@
 
 #include "../common/unique_fd.hpp"
 #include "../stub/stub.h"
+#include "../strategy/region.hpp"
 #include "../stub/uring_sqe.h"
 #include "emptyproc/emptyproc.h"
 #include "transport.hpp"
@@ -189,22 +190,8 @@ int submit_all(io_uring *p, unsigned wait_nr) {
 // submitted and waited for with the caller's signals blocked: they are delivered when it is done
 // (microseconds), as glibc's posix_spawn() does around its clone; all 64, glibc's SIGCANCEL and
 // SIGSETXID too (a setuid() in another thread waits those microseconds). A cancellation that still
-// happens (io-wq's other reasons) is handled by send() without sending anything twice.
-class SignalsBlocked {
-  public:
-    // The raw system call: glibc's pthread_sigmask() would not block its own SIGCANCEL/SIGSETXID
-    // and, restoring, would clear them from a caller's mask that had them blocked.
-    SignalsBlocked() {
-        uint64_t all = ~uint64_t{0};
-        syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old_, sizeof all);
-    }
-    ~SignalsBlocked() { syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr, sizeof old_); }
-    SignalsBlocked(const SignalsBlocked &) = delete;
-    SignalsBlocked &operator=(const SignalsBlocked &) = delete;
-
-  private:
-    uint64_t old_ = 0;
-};
+// happens (io-wq's other reasons) is handled by send() without sending anything twice. The block is
+// AllSignalsBlocked (strategy/region.hpp), the raw system call the clone paths use.
 
 // ---- the frame arena: a memfd both sides map; a few are cached ----------------------------------
 
@@ -399,7 +386,7 @@ class IoUringChannel final : public Channel {
         int32_t mine[EP_WIRE_FDS_MAX], none[EP_WIRE_FDS_MAX];
         const uint8_t link = EP_IOSQE_IO_HARDLINK | EP_IOSQE_CQE_SKIP_SUCCESS;
         const int force = io_uring_force_async.load(std::memory_order_relaxed);
-        std::optional<SignalsBlocked> quiet;
+        std::optional<AllSignalsBlocked> quiet;
         if (force != 2)
             quiet.emplace();
         if (n) {
@@ -426,7 +413,7 @@ class IoUringChannel final : public Channel {
         // The stream's one io_uring_enter. Nothing taken: nothing ran, nothing is left queued.
         if (int r = submit_all(p, 1))
             return r;
-        // -ECANCELED: io-wq dropped the request before it ran (see SignalsBlocked). For a
+        // -ECANCELED: io-wq dropped the request before it ran (see AllSignalsBlocked above). For a
         // FILES_UPDATE into P or a SEND_FD that leaves C's slot empty, as for an O_PATH file: the
         // descriptor goes by hand. The cleanup and the commit are done again (the cleanup is
         // idempotent; a commit that did not run was not delivered: no double send).
