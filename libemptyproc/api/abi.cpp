@@ -127,6 +127,7 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
     std::string msg;
     std::unique_ptr<Channel> chan;
     StubProcess stub;
+    FsAtOpen fs; // a pooled stub's cwd and umask, to be sent first
     StubLaunch launch;
     launch.transport = h.transport;
     if (h.flags & EP_OPEN_INHERIT_FDS)
@@ -142,7 +143,7 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
             return open_failed(err, "strategy", msg);
         if (int err = check_birth(h.strategy, launch, msg))
             return open_failed(err, "strategy", msg);
-        if (int err = pool_take(h.transport, chan, stub, msg))
+        if (int err = pool_take(h.transport, chan, stub, fs, msg))
             return open_failed(err, err == -EINVAL || err == -EOPNOTSUPP ? "transport" : "strategy", msg);
     } else {
         if (int err = make_channel(h.transport, chan, msg, strategy_stub_reach(h.strategy)))
@@ -163,6 +164,8 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
     auto handle = std::make_shared<Handle>(std::move(stub), std::move(chan), (h.flags & EP_OPEN_SYNC) != 0);
     if (int err = handle->init(msg))
         return open_failed(err, "open", msg); // the handle's destructor kills and reaps the stub
+    if (fs.cwd)
+        handle->set_fs_first(std::move(fs));
     int pidfd = handle->pidfd();
     registry().add(std::move(handle));
     return pidfd;

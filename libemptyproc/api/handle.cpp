@@ -107,6 +107,21 @@ int Handle::config(unsigned cmd, const char *key, const void *value, int aux) {
     return is_exec ? exec() : set(cmd, key, value, aux, name);
 }
 
+void Handle::set_fs_first(FsAtOpen fs) {
+    // Sent with the first frame, whenever that goes: nothing can come before them. A failure names
+    // them as what they are, not as a key the caller set.
+    Record cwd;
+    cwd.op = EP_OP_CHDIR;
+    cwd.payload.assign("", 1); // "": the descriptor itself
+    keys_.push_back("cwd (the caller's at ep_open)");
+    pending_.add(static_cast<uint32_t>(keys_.size() - 1), cwd, std::move(fs.cwd));
+    Record mask;
+    mask.op = EP_OP_UMASK;
+    mask.a = fs.umask;
+    keys_.push_back("umask (the caller's at ep_open)");
+    pending_.add(static_cast<uint32_t>(keys_.size() - 1), mask, UniqueFd());
+}
+
 // Whether ops may still be added; if not, the reason, logged against `name`.
 int Handle::check_configurable(const std::string &name) {
     switch (state_) {

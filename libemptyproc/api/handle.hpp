@@ -63,6 +63,9 @@ class Handle {
     // that may have to send a full frame (waiting on the pidfd if the stub is slow to drain).
     bool uses_pidfd(unsigned cmd) const { return cmd == EP_CONFIG_CMD_EXEC || sync_ || pending_.nearly_full(); }
     int config(unsigned cmd, const char *key, const void *value, int aux);
+    // A pooled stub (strategy/pool.cpp): queue a chdir to fs.cwd and the umask fs.umask as the
+    // first records of the stream, so that the stub starts from the caller's as of ep_open().
+    void set_fs_first(FsAtOpen fs);
     int release_pidfd(); // ep_close(): end the stream, kill if needed, return the pidfd to close
     // The caller closed the pidfd behind our back: its number may now be another file, so use the
     // pid (still ours: an unreaped child's pid is not reused) to kill and reap an unexec'd stub.

@@ -19,8 +19,7 @@
 
 namespace ep::detail {
 
-int start_clone_vm_flags(const StubLaunch &launch, uint64_t extra_flags, uint32_t extra_stub_flags, StubProcess &out,
-                         std::string &msg) {
+int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg) {
     std::unique_ptr<Region> region;
     if (int err = new_region(region, msg))
         return err;
@@ -28,7 +27,7 @@ int start_clone_vm_flags(const StubLaunch &launch, uint64_t extra_flags, uint32_
     ep_stub_args args{};
     static_assert(sizeof launch.keep / sizeof launch.keep[0] == EP_STUB_KEEP_MAX);
     args.transport = launch.transport;
-    args.flags = launch.flags | extra_stub_flags;
+    args.flags = launch.flags;
     args.nkeep = launch.nkeep;
     for (uint32_t i = 0; i < EP_STUB_KEEP_MAX; i++)
         args.keep[i] = launch.keep[i];
@@ -49,8 +48,8 @@ int start_clone_vm_flags(const StubLaunch &launch, uint64_t extra_flags, uint32_
     {
         AllSignalsBlocked blocked;
         // launch.clone_flags: CLONE_NEWPID, the stub is pid 1 of a new pid namespace.
-        pid = clone_named(CLONE_VM | CLONE_FILES | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | extra_flags | launch.clone_flags,
-                          *region, ep_stub_main, region->args(), &pidfd, "ep-stub", launch.cgroup_fd);
+        pid = clone_named(CLONE_VM | CLONE_FILES | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | launch.clone_flags, *region,
+                          ep_stub_main, region->args(), &pidfd, "ep-stub", launch.cgroup_fd);
     }
     if (pid < 0) {
         msg = std::string("clone3(CLONE_VM|CLONE_FILES|CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : "") +
@@ -61,10 +60,6 @@ int start_clone_vm_flags(const StubLaunch &launch, uint64_t extra_flags, uint32_
     out.pid = static_cast<pid_t>(pid);
     out.memory = std::move(region);
     return 0;
-}
-
-int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg) {
-    return start_clone_vm_flags(launch, 0, 0, out, msg);
 }
 
 } // namespace ep::detail

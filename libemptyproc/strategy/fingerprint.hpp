@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // fingerprint.hpp - the part of the caller's state a prepared process (a pooled stub, the zygote)
 // took at its birth and cannot follow afterwards: credentials and resource limits. cwd, root and
-// umask are followed live (CLONE_FS), descriptors and signals are the stub's own (S0).
+// umask the zygote follows live (CLONE_FS); a pooled stub is sent cwd and umask at hand-out and
+// its root is compared (pool.cpp). Descriptors and signals are the stub's own (S0).
 #pragma once
 
 #include <sys/resource.h>

@@ -2,16 +2,18 @@
 // pool.cpp - strategy pool: stubs prepared ahead, handed out by ep_open(), refilled by a thread of
 // the library off the caller's critical path (docs/strategies.md, "pool").
 //
-// A pooled stub is a clone_vm stub made with CLONE_FS: S0 has run at fill time (its descriptor
-// table is private and holds only its channel; its dispositions are default; all signals blocked),
-// but cwd, root and umask it still shares with the caller. At hand-out the pool sends it an empty
-// frame, on which it unshares them: from then on they are the caller's as of the hand-out.
-// Credentials and resource limits are copied at fill time: a pooled stub whose Fingerprint differs
-// from the caller's at hand-out is discarded (killed and reaped) and a fresh one made instead.
+// A pooled stub is a clone_vm stub made ahead: S0 has run at fill time (its descriptor table is
+// private and holds only its channel; its dispositions are default; all signals blocked). Its cwd,
+// root, umask, credentials and resource limits are copies taken at fill time. At hand-out the pool
+// reads the caller's cwd (an O_PATH descriptor) and umask, and the handle sends them as the first
+// two records of the stream, so no round trip to the stub is needed before ep_open() returns.
+// Root, credentials and resource limits are compared instead: a pooled stub whose root or
+// Fingerprint differs from the caller's at hand-out is discarded (killed and reaped) and a fresh
+// one made.
 // The pool's size is $EMPTYPROC_POOL_SIZE (1..64, default 4) per transport in use.
-#include <linux/futex.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 
@@ -30,29 +33,83 @@
 
 namespace ep::detail {
 
-int start_clone_vm_flags(const StubLaunch &launch, uint64_t extra_flags, uint32_t extra_stub_flags, StubProcess &out,
-                         std::string &msg);
+int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg);
 
 namespace {
 
 constexpr uint32_t kTransportsMax = 4;
 
+// The root directory's identity. A pooled stub's root is a copy of the caller's at fill time; a
+// chroot() since then makes the stub stale (sending a root as a descriptor would need chroot's
+// privilege in the stub, which the caller may have given up since its own chroot).
+struct RootId {
+    uint64_t mnt = 0, dev = 0, ino = 0;
+
+    static bool now(RootId &out) {
+        struct statx st;
+        if (statx(AT_FDCWD, "/", 0, STATX_INO | STATX_MNT_ID, &st) < 0 || !(st.stx_mask & STATX_MNT_ID))
+            return false;
+        out.mnt = st.stx_mnt_id;
+        out.dev = (uint64_t{st.stx_dev_major} << 32) | st.stx_dev_minor;
+        out.ino = st.stx_ino;
+        return true;
+    }
+    bool operator==(const RootId &) const = default;
+};
+
 struct Pooled {
     std::unique_ptr<Channel> chan;
     StubProcess stub;
     Fingerprint fp;
+    RootId root;
 };
 
-// A new stub and its channel; pooled: made with CLONE_FS and EP_STUB_LATE_FS.
-int make_one(uint32_t transport, bool pooled, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg) {
+// The calling thread's umask, from the "Umask:" line of /proc/thread-self/status (Linux 4.7).
+// umask(2) reads it only by setting it, and another thread creating a file in that instant would
+// get the wrong mode. About 11 us here, against tens of us for a round trip to the stub.
+bool read_umask(mode_t &out) {
+    int fd;
+    while ((fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
+    }
+    if (fd < 0)
+        return false;
+    char buf[512]; // "Umask:" is the second line
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+    }
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *at = strstr(buf, "\nUmask:\t");
+    if (!at)
+        return false;
+    char *end;
+    unsigned long mask = strtoul(at + 8, &end, 8);
+    if (end == at + 8 || *end != '\n' || mask > 0777)
+        return false;
+    out = static_cast<mode_t>(mask);
+    return true;
+}
+
+// What a pooled stub must be told to start from the caller's cwd and umask as of now.
+bool fs_at_open(FsAtOpen &fs) {
+    UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!cwd || !read_umask(fs.umask))
+        return false;
+    fs.cwd = std::move(cwd);
+    return true;
+}
+
+// A new clone_vm stub and its channel.
+int make_one(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg) {
     if (int err = make_channel(transport, chan, msg))
         return err;
     StubLaunch launch;
     launch.transport = transport;
     launch.nkeep = chan->stub_fds(launch.keep, EP_STUB_KEEP_MAX);
     chan->stub_uring(launch.uring);
-    return pooled ? start_clone_vm_flags(launch, CLONE_FS, EP_STUB_LATE_FS, stub, msg)
-                  : start_clone_vm_flags(launch, 0, 0, stub, msg);
+    return start_clone_vm(launch, stub, msg);
 }
 
 void discard(Pooled &p) {
@@ -68,26 +125,6 @@ void discard(Pooled &p) {
     p.stub.pidfd.reset();
 }
 
-// Until the stub's S0 word says 2 (EP_STUB_LATE_FS done); false if the stub died first.
-bool await_unshared(Pooled &p) {
-    auto *region = dynamic_cast<Region *>(p.stub.memory.get());
-    if (!region)
-        return false;
-    volatile uint32_t *flag = region->s0_flag();
-    for (;;) {
-        uint32_t v = *flag;
-        if (v == 2)
-            return true;
-        timespec ts{0, 20 * 1000 * 1000};
-        syscall(SYS_futex, flag, FUTEX_WAIT, v, &ts, nullptr, 0);
-        if (*flag == 2)
-            return true;
-        pollfd pf{p.stub.pidfd.get(), POLLIN, 0};
-        if (poll(&pf, 1, 0) > 0)
-            return false; // exited
-    }
-}
-
 size_t pool_size() {
     const char *env = getenv("EMPTYPROC_POOL_SIZE");
     long n = env ? strtol(env, nullptr, 10) : 4;
@@ -96,7 +133,7 @@ size_t pool_size() {
 
 class Pool {
   public:
-    int take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg) {
+    int take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg) {
         if (transport >= kTransportsMax) {
             msg = "unknown transport " + std::to_string(transport);
             return -EINVAL;
@@ -129,13 +166,13 @@ class Pool {
         for (auto &p : stale)
             discard(p);
         if (!got.stub.pidfd) // empty (or stale) pool: a fresh stub, the usual way
-            return make_one(transport, false, chan, stub, msg);
-        // Hand-out: the empty frame makes the stub unshare cwd, root and umask now; they must be
-        // the caller's as of ep_open(), so wait for it to say it did.
-        FrameBuilder empty;
-        if (got.chan->send(empty, 0, got.stub.pidfd.get()) != 0 || !await_unshared(got)) {
-            discard(got); // it died while pooled (killed from outside)
-            return make_one(transport, false, chan, stub, msg);
+            return make_one(transport, chan, stub, msg);
+        // Hand-out: the caller's cwd and umask go to the stub with its first frame. A chroot since
+        // the fill, or no /proc to read the umask from: a fresh stub, which copies all at once.
+        RootId root;
+        if (!RootId::now(root) || !(root == got.root) || !fs_at_open(fs)) {
+            discard(got);
+            return make_one(transport, chan, stub, msg);
         }
         chan = std::move(got.chan);
         stub = std::move(got.stub);
@@ -210,7 +247,8 @@ class Pool {
             Pooled p;
             std::string msg;
             p.fp = Fingerprint::now();
-            int err = make_one(t, true, p.chan, p.stub, msg);
+            // No root identity (statx without a mount id): nothing to check a hand-out against.
+            int err = RootId::now(p.root) ? make_one(t, p.chan, p.stub, msg) : -ENOENT;
             lock.lock();
             if (err) {
                 want_[t] = false; // cannot fill it: hand-outs make fresh stubs until the next take()
@@ -263,8 +301,8 @@ Pool &pool() {
 
 } // namespace
 
-int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg) {
-    return pool().take(transport, chan, stub, msg);
+int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg) {
+    return pool().take(transport, chan, stub, fs, msg);
 }
 
 void pool_release() {

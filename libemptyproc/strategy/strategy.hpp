@@ -67,9 +67,17 @@ int check_birth(uint32_t strategy, const StubLaunch &launch, std::string &msg);
 // shares or inherits the caller's mappings of the ring and the arena).
 int check_transport(uint32_t strategy, uint32_t transport, std::string &msg);
 
+// A pooled stub's cwd and umask are copies taken when it was made; these are the caller's as of
+// ep_open(), for the handle to send first in the stream (Handle::set_fs_first). Empty cwd: the
+// stub is fresh and already has them.
+struct FsAtOpen {
+    UniqueFd cwd; // O_PATH descriptor of the caller's working directory
+    mode_t umask = 0;
+};
+
 // Strategy pool: a prepared stub and its channel (or a fresh one if none is ready). pool.cpp.
 class Channel;
-int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg);
+int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg);
 
 // ep_cache_release(): end the pool's stubs, the zygote, the safeexec memfd, the descriptor slots.
 void release_cached();

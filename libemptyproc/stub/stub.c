@@ -109,23 +109,13 @@ __attribute__((noreturn)) void ep_stub_main(void *argp) {
         die();
 
     int fds[EP_WIRE_FDS_MAX];
-    int late_fs = (args->flags & EP_STUB_LATE_FS) != 0;
     for (;;) { /* S1 */
         uint32_t nfds;
         unsigned char *frame;
         long n = st.transport == EP_STUB_TRANSPORT_IO_URING ? ep_chan_uring_recv(&st, &frame, fds, &nfds)
                                                             : ep_chan_socket_recv(&st, &frame, fds, &nfds);
         if (n == 0)
-            die();     /* S3: the stream ended without an exec (or the caller died) */
-        if (late_fs) { /* a pooled stub: cwd, root and umask are the caller's as of now */
-            if (sys_unshare(EP_CLONE_FS) < 0)
-                die();
-            late_fs = 0;
-            if (args->s0_done) { /* the caller waits for this at hand-out */
-                *args->s0_done = 2;
-                sys_futex_wake(args->s0_done, 1);
-            }
-        }
+            die(); /* S3: the stream ended without an exec (or the caller died) */
         if (n < 0) {
             send_verdict(st.chan, EP_VERDICT_BAD_FRAME, 0xffffffffu, (int32_t)n);
             die();

@@ -24,10 +24,6 @@ extern "C" {
 /* ep_stub_args.flags: what S0 leaves alone (posix_spawn-style inheritance). */
 #define EP_STUB_KEEP_CALLER_FDS 0x1u /* keep the caller's non-CLOEXEC descriptors */
 #define EP_STUB_KEEP_SIGIGN 0x2u     /* keep the caller's ignored signals ignored */
-/* The stub was cloned with CLONE_FS (a pooled stub: docs/strategies.md): it shares the caller's cwd,
- * root and umask until its first frame arrives, then unshares them, so that they are the caller's
- * at hand-out time rather than at pool-fill time. */
-#define EP_STUB_LATE_FS 0x100u
 
 /* ep_stub_args.transport values (EP_TRANSPORT_* of emptyproc.h, which the stub does not include). */
 #define EP_STUB_TRANSPORT_SOCKETPAIR 0u
@@ -102,8 +98,7 @@ struct ep_stub_args {
     unsigned char *arena; /* argv, env and exec target strings, then the pointer arrays */
     uint64_t arena_size;
     /* If not null: set to 1 once S0 has made the stub's descriptor table private (the caller may
-     * then reuse the descriptor numbers keep[] had in its own table). In the stub's region. With
-     * EP_STUB_LATE_FS: set to 2 (and futex-woken) once cwd, root and umask are unshared. */
+     * then reuse the descriptor numbers keep[] had in its own table). In the stub's region. */
     volatile uint32_t *s0_done;
     struct ep_stub_uring uring; /* EP_STUB_TRANSPORT_IO_URING only */
     /* A pristine stub (uring.sq_head == 0) whose ring C its zygote made: C's geometry, in the

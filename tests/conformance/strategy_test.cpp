@@ -2,10 +2,16 @@
 // strategy_test.cpp - what a strategy prepares ahead (the pool's stubs, the zygote, the slots) never
 // shows: the caller's state the program starts from is the caller's at ep_open(), not at an earlier
 // spawn; the stub is the caller's child; the caller's descriptors opened since do not leak.
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "fixture.hpp"
 
@@ -42,6 +48,107 @@ TEST_P(Prepared, UmaskIsTheCallersAtOpenNotAtAnEarlierSpawn) {
     auto out = s.run();
     ASSERT_EQ(out.exec, ok()) << joined(out.log);
     EXPECT_EQ(out["umask"], "0027");
+}
+
+// A pooled stub is told the caller's cwd ahead of the caller's own ops: a relative "cwd" key
+// starts from the cwd at ep_open(), as with a stub made then.
+TEST_P(Prepared, ARelativeCwdKeyStartsFromTheCallersCwdAtOpen) {
+    warm_up();
+    ASSERT_EQ(mkdir((tmp.path() + "/sub").c_str(), 0755), 0);
+    char old[4096];
+    ASSERT_NE(getcwd(old, sizeof old), nullptr);
+    ASSERT_EQ(chdir(tmp.path().c_str()), 0);
+    Spawn s(GetParam());
+    ASSERT_EQ(chdir(old), 0);
+    ASSERT_EQ(s.str("cwd", "sub"), ok()) << joined(s.log());
+    auto out = s.run();
+    ASSERT_EQ(out.exec, ok()) << joined(out.log);
+    EXPECT_EQ(out["cwd"], tmp.path() + "/sub");
+}
+
+// Paused stubs that are this process's children (the pool's, once its refill thread made them).
+int stub_children() {
+    int n = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    if (!tasks)
+        return 0;
+    while (dirent *t = readdir(tasks)) {
+        std::ifstream children(std::string("/proc/self/task/") + t->d_name + "/children");
+        pid_t pid;
+        while (children >> pid) {
+            std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+            std::string name;
+            if (std::getline(comm, name) && name == "ep-stub")
+                n++;
+        }
+    }
+    closedir(tasks);
+    return n;
+}
+
+// In a forked caller that chroot()s after its first spawn: the next program runs in the new root
+// (a pooled stub made before the chroot is not used). The new root has a /proc, so that nothing
+// but the root itself tells the pool not to hand out a stub made before. The target is the static probe, copied into
+// the new root, exec'ed as "/probe": found only if the stub's root is the caller's at ep_open().
+TEST_P(Prepared, RootIsTheCallersAtOpenNotAtAnEarlierSpawn) {
+    if (GetParam().strategy.id == EP_STRATEGY_EXEC_STUB)
+        GTEST_SKIP() << "exec_stub execs its helper program by path, which the new root does not hold";
+    std::string copy = "cp " + std::string(EP_PROBE_STATIC_PATH) + " " + tmp.path() + "/probe";
+    ASSERT_EQ(system(copy.c_str()), 0);
+    Fd report_r, report_w;
+    {
+        int p[2];
+        ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+        report_r.reset(p[0]);
+        report_w.reset(p[1]);
+    }
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto say = [&](const std::string &what) {
+            (void)!::write(report_w.get(), what.data(), what.size());
+            _exit(1);
+        };
+        // A mount namespace of its own, with /proc inside the new root (the pool reads the umask
+        // there); it ends with this process.
+        std::string proc = tmp.path() + "/proc";
+        if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            mkdir(proc.c_str(), 0755) != 0 || mount("proc", proc.c_str(), "proc", 0, nullptr) != 0)
+            say("mount namespace with /proc in the new root: " + std::string(strerror(errno)));
+        auto first = Spawn(GetParam()).run({"exit", "0"}); // fills this process's pool, starts its zygote
+        if (!(first.exec == ok()))
+            say("first spawn: " + joined(first.log));
+        // The pool's stubs must exist before the chroot, or this test would not be about them.
+        for (int i = 0; i < 2000 && GetParam().strategy.id == EP_STRATEGY_POOL && stub_children() == 0; i++)
+            usleep(1000);
+        if (GetParam().strategy.id == EP_STRATEGY_POOL && stub_children() == 0)
+            say("the pool made no stub within 2 s");
+        if (chroot(tmp.path().c_str()) != 0 || chdir("/") != 0)
+            say("chroot: " + std::string(strerror(errno)));
+        Spawn s(GetParam());
+        Rc r = s.stdout_to_pipe();
+        if (r == ok())
+            r = s.args({"print"});
+        if (r == ok())
+            r = s.path("exec", "/probe");
+        if (!(r == ok()))
+            say("config: " + joined(s.log()));
+        auto out = s.finish();
+        if (!(out.exec == ok()))
+            say("exec: " + joined(out.log));
+        if (out["cwd"] != "/")
+            say("cwd=" + out["cwd"]);
+        _exit(0);
+    }
+    report_w.reset();
+    std::string why;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(report_r.get(), buf, sizeof buf)) > 0)
+        why.append(buf, static_cast<size_t>(n));
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << why;
 }
 
 TEST_P(Prepared, RlimitsAreTheCallersAtOpenNotAtAnEarlierSpawn) {
