@@ -3,8 +3,9 @@
 // calls (stub/sys.h), so no LD_PRELOAD shim can reach it (faults_test.cpp does the caller's side),
 // and seccomp's SECCOMP_RET_ERRNO fails every matching call, not one in N. A tracer process
 // ptraces each stub instead: at the entry of a receive or send it skips the call (orig_rax = -1) and
-// at the exit it sets the result to -EINTR or -EAGAIN; where a byte stream allows a short count it
-// shrinks the length so the kernel itself returns less. The tracer is a separate process because its
+// at the exit it sets the result to -EINTR, -EAGAIN or -ENOBUFS, each only where the kernel could
+// give it; where a byte stream allows a short count it shrinks the length so the kernel itself
+// returns less (docs/reliability.md §7.11). The tracer is a separate process because its
 // waitpid() must not take the stops and exits that the library's waitid(P_PIDFD) waits for.
 #include <fcntl.h>
 #include <poll.h>
@@ -32,7 +33,7 @@ using namespace ep_test;
 
 namespace {
 
-// ---- the tracer (a forked process: raw calls, no allocation) -------------------------------------
+// ---- the tracer (a forked process: system calls only, no allocation) -------------------------------------
 
 // What the tracer counts for one stub, in this order.
 enum Count {
@@ -56,8 +57,8 @@ enum Count {
 };
 using Counts = std::array<uint64_t, kCounts>;
 
-// Rates: one in kEintrRate of the calls where EINTR is legal gets it, and so on. ENOBUFS ends the
-// spawn (the stub cannot tell the caller), so it is rare.
+// Rates: one in kEintrRate of the calls where EINTR is legal gets it, and so on. ENOBUFS is rarer:
+// the stub waits 1 ms before it sends again.
 constexpr uint64_t kEintrRate = 2, kEagainRate = 2, kShortRate = 3, kEnobufsRate = 40;
 
 struct Command {
