@@ -22,6 +22,9 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "reliability.hpp"
 
@@ -425,6 +428,60 @@ class Tracer {
     Fd cmd_, rep_;
 };
 
+// A stub that mishandles a fault may leave the caller asleep for good (a lost verdict in sync mode
+// does). The watchdog turns that into a failure: a spawn still running after 10 s has its stub
+// SIGKILLed through a copy of the pidfd, which ends the caller's wait with ECHILD.
+class Watchdog {
+  public:
+    Watchdog()
+        : thread_([this] {
+              std::unique_lock lock(mu_);
+              while (!quit_) {
+                  if (pidfd_ >= 0 && std::chrono::steady_clock::now() >= deadline_) {
+                      sys_pidfd_send_signal(pidfd_, SIGKILL);
+                      fired_ = true;
+                      close(pidfd_);
+                      pidfd_ = -1;
+                  }
+                  cv_.wait_for(lock, std::chrono::milliseconds(100));
+              }
+          }) {}
+    ~Watchdog() {
+        {
+            std::lock_guard lock(mu_);
+            quit_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+        disarm();
+    }
+    Watchdog(const Watchdog &) = delete;
+    Watchdog &operator=(const Watchdog &) = delete;
+
+    void arm(int pidfd) {
+        std::lock_guard lock(mu_);
+        pidfd_ = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
+        deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        fired_ = false;
+    }
+    // True if it had to kill the stub.
+    bool disarm() {
+        std::lock_guard lock(mu_);
+        if (pidfd_ >= 0)
+            close(pidfd_);
+        pidfd_ = -1;
+        return fired_;
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int pidfd_ = -1;
+    std::chrono::steady_clock::time_point deadline_;
+    bool fired_ = false, quit_ = false;
+    std::thread thread_; // last: it starts with everything above in place
+};
+
 // ---- the spawns ----------------------------------------------------------------------------------
 
 struct Step {
@@ -441,8 +498,8 @@ class StubFaults : public MatrixTest {
     // counts are added to `n`. *no_ptrace is set (and "" returned) if the stub cannot be traced here.
     // With no_memory every send of the stub fails with ENOBUFS; *failed_enobufs tells that this
     // ended the spawn, cleanly.
-    std::string one(Tracer &t, int k, int i, bool inject, bool no_memory, uint64_t seed, int opath, Counts &n,
-                    int *no_ptrace, bool *failed_enobufs) {
+    std::string one(Tracer &t, Watchdog &dog, int k, int i, bool inject, bool no_memory, uint64_t seed, int opath,
+                    Counts &n, int *no_ptrace, bool *failed_enobufs) {
         *failed_enobufs = false;
         const Matrix &m = GetParam();
         Empty e(m);
@@ -455,6 +512,7 @@ class StubFaults : public MatrixTest {
         }
         if (a.end != kAttached)
             return "the tracer did not attach to stub " + std::to_string(e.pid());
+        dog.arm(e.fd());
         int pp[2];
         if (pipe2(pp, O_CLOEXEC) < 0)
             return "pipe2";
@@ -538,6 +596,9 @@ class StubFaults : public MatrixTest {
                 wrong = what;
             break;
         }
+        const bool hung = dog.disarm();
+        if (hung)
+            wrong = "hung: the watchdog killed the stub after 10 s; " + what;
         Rc closed = e.close();
         if (wrong.empty() && !(closed == ok()))
             wrong = "ep_close: " + what;
@@ -556,8 +617,8 @@ class StubFaults : public MatrixTest {
         // caller's call fails with ECHILD and a message instead of waiting forever for the verdict,
         // and no program runs (an EXEC_BEGIN lost and the exec made anyway would be a program
         // running that the caller takes for a dead stub).
-        if (!wrong.empty() && no_memory && r.counts[kEnobufs] > 0 && r.end == kExited && last.rc == fails(ECHILD) &&
-            has_message(log, "e ", "died") && closed == ok()) {
+        if (!wrong.empty() && !hung && no_memory && r.counts[kEnobufs] > 0 && r.end == kExited &&
+            last.rc == fails(ECHILD) && has_message(log, "e ", "died") && closed == ok()) {
             *failed_enobufs = true;
             wrong.clear();
         }
@@ -578,15 +639,16 @@ TEST_P(StubFaults, EintrAndEagainInTheStubsCallsChangeNoOutcomeAnEnobufsEndsTheS
     Counts n{}, starved{}; // the spawns with memory now and then, and those without
 
     {
-        Tracer t;
+        Tracer t; // forked before the watchdog's thread exists
         ASSERT_TRUE(t.running());
+        Watchdog dog;
         // Warm-up, traced without faults: ptrace works here, and the strategies' caches and helpers
         // exist before the counted spawns.
         for (int i = 0; i < 4; i++) {
             int no_ptrace = 0;
             Counts warm{};
             bool enobufs;
-            ASSERT_EQ(one(t, 0, i, false, false, 0, opath.get(), warm, &no_ptrace, &enobufs), "");
+            ASSERT_EQ(one(t, dog, 0, i, false, false, 0, opath.get(), warm, &no_ptrace, &enobufs), "");
             if (no_ptrace)
                 GTEST_SKIP() << "cannot ptrace the stub here (PTRACE_SEIZE: " << errno_name(no_ptrace)
                              << "): a container without CAP_SYS_PTRACE, or Yama's ptrace_scope";
@@ -599,8 +661,8 @@ TEST_P(StubFaults, EintrAndEagainInTheStubsCallsChangeNoOutcomeAnEnobufsEndsTheS
             bool failed_enobufs = false;
             // Four spawns in a hundred, one of each kind, where memory never comes back.
             bool no_memory = (i / kKinds) % 25 == 24;
-            std::string why = one(t, k, i, true, no_memory, splitmix64(seed + static_cast<uint64_t>(i)), opath.get(),
-                                  no_memory ? starved : n, &no_ptrace, &failed_enobufs);
+            std::string why = one(t, dog, k, i, true, no_memory, splitmix64(seed + static_cast<uint64_t>(i)),
+                                  opath.get(), no_memory ? starved : n, &no_ptrace, &failed_enobufs);
             if (no_ptrace)
                 why = "PTRACE_SEIZE failed: " + errno_name(no_ptrace);
             if (!why.empty()) {
