@@ -93,10 +93,24 @@ static void reply(int ctl, int32_t err, int32_t pid, int pidfd, int32_t ring) {
         m.control = &control;
         m.controllen = sizeof(struct ep_cmsghdr) + 8;
     }
+    /* As the stub's verdicts (stub.c send_verdict()): the caller sleeps in recvmsg until this
+     * reply comes, so a datagram the kernel could not allocate (ENOBUFS, ENOMEM) is sent again. */
+    static const struct ep_timespec ms = {0, 1000000};
     long n;
-    do
+    for (unsigned tries = 0;; tries++) {
         n = sys_sendmsg(ctl, &m, EP_MSG_NOSIGNAL);
-    while (n == -EINTR);
+        if (n == -EINTR)
+            continue;
+        if ((n == -ENOBUFS || n == -ENOMEM) && tries < 16) {
+            sys_nanosleep(&ms);
+            continue;
+        }
+        break;
+    }
+    /* Still not sent: end, so that the caller's recvmsg sees EOF ("the zygote did not answer")
+     * instead of sleeping forever. (EPIPE: the caller is gone; the next recvmsg ends the loop.) */
+    if (n < 0 && n != -EPIPE && n != -ECONNRESET)
+        sys_exit_group(0);
 }
 
 struct ep_clone_args {

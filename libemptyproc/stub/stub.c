@@ -36,6 +36,9 @@ static __attribute__((noreturn)) void die(void) {
     sys_exit_group(137); /* not reached: SIGKILL cannot be blocked */
 }
 
+/* How often a verdict is sent again after ENOBUFS/ENOMEM before the stub gives up (and dies). */
+#define EP_VERDICT_SEND_TRIES 16
+
 static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
     struct ep_wire_verdict v;
     v.magic = EP_WIRE_MAGIC;
@@ -45,11 +48,28 @@ static void send_verdict(int chan, uint16_t kind, uint32_t index, int32_t err) {
     v.err = err;
     struct ep_iovec iov = {&v, sizeof v};
     struct ep_msghdr m = {0, 0, &iov, 1, 0, 0, 0};
+    /* ENOBUFS (or ENOMEM): the kernel could not allocate the datagram. That passes: try again a
+     * few times, 1 ms apart. */
+    static const struct ep_timespec ms = {0, 1000000};
     long r;
-    do
+    for (unsigned tries = 0;; tries++) {
         r = sys_sendmsg(chan, &m, EP_MSG_NOSIGNAL);
-    while (r == -EINTR);
-    /* A caller that is gone cannot be told; the next recvmsg sees EOF and the stub dies. */
+        if (r == -EINTR)
+            continue;
+        if ((r == -ENOBUFS || r == -ENOMEM) && tries < EP_VERDICT_SEND_TRIES) {
+            sys_nanosleep(&ms);
+            continue;
+        }
+        break;
+    }
+    /* A caller that is gone cannot be told; the next recvmsg sees EOF and the stub dies. A caller
+     * that is there but was not told must not be left waiting for the verdict (in sync mode it
+     * would wait forever: the stub would go on to wait for its next frame), nor see the exec pipe
+     * close after a lost EXEC_BEGIN while the program runs: the stub ends, and the caller learns it
+     * from the pidfd (ECHILD). A FAIL lost after EXEC_BEGIN still reads as an exec that began, as
+     * a stub killed there does (docs/reliability.md §7.2). */
+    if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+        die();
 }
 
 /* S0, descriptors. The fd table is shared with the caller (CLONE_FILES) or a copy of it. */

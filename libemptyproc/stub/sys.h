@@ -270,6 +270,13 @@ static inline long sys_ioprio_set(int which, int who, int prio) {
 static inline long sys_personality(unsigned long persona) {
     return EP_SC1(__NR_personality, persona);
 }
+struct ep_timespec {
+    long sec;
+    long nsec;
+};
+static inline long sys_nanosleep(const struct ep_timespec *t) {
+    return EP_SC2(__NR_nanosleep, t, 0);
+}
 
 /* mmap(2): the address, or -errno (a value in [-4095, -1]). */
 #define EP_PROT_READ 0x1
