@@ -142,7 +142,7 @@ long clone_legacy(uint64_t flags, Region &region, void (*fn)(void *), void *arg,
         *legacy.stub_flags |= EP_STUB_SIGHAND_INHERITED;
     if (f & (CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | 0xff | ~0xffffffffull))
         return -EINVAL; // ep_clone_run's registers for these carry other things; bit 32 and up do not exist
-    // CLONE_PARENT takes the exit signal of the caller's own parent; the others send SIGCHLD.
+    // With CLONE_PARENT the kernel gives the child the caller's own exit signal; else SIGCHLD.
     if (!(f & CLONE_PARENT))
         f |= SIGCHLD;
     return ep_clone_run(f, region.stack_lo() + kStack, pidfd, fn, arg);
