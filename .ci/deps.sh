@@ -7,6 +7,8 @@ set -euo pipefail
 EP_PACKAGES=(cmake make g++ pkg-config binutils liburing-dev libgtest-dev libcli11-dev strace ninja-build python3)
 # Only the fuzz step of .ci/test needs these (libFuzzer ships with clang's runtime); .ci/main does not.
 EP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# Only the valgrind step of .ci/test needs this (memcheck on the caller's side, tests/valgrind/run.sh).
+EP_VALGRIND_PACKAGES=(valgrind)
 
 # ep_install_deps [PACKAGE...]: the given packages, or EP_PACKAGES, whichever are not installed yet.
 ep_install_deps() {

@@ -48,12 +48,17 @@ int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg)
     {
         AllSignalsBlocked blocked;
         // launch.clone_flags: CLONE_NEWPID, the stub is pid 1 of a new pid namespace.
+        // The clone(2) fallback works here on a real kernel; valgrind stops the process at it
+        // ("Unsupported clone() flags": a CLONE_VM task that is not a thread), docs/reliability.md §5.
+        LegacyClone legacy;
+        legacy.stub_flags = &reinterpret_cast<ep_stub_args *>(region->args())->flags;
         pid = clone_named(CLONE_VM | CLONE_FILES | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | launch.clone_flags, *region,
-                          ep_stub_main, region->args(), &pidfd, "ep-stub", launch.cgroup_fd);
+                          ep_stub_main, region->args(), &pidfd, "ep-stub", launch.cgroup_fd, legacy);
     }
     if (pid < 0) {
-        msg = std::string("clone3(CLONE_VM|CLONE_FILES|CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : "") +
-              (launch.cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): " + strerror(static_cast<int>(-pid));
+        msg =
+            clone_failure(std::string("CLONE_VM|CLONE_FILES|CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : ""),
+                          pid, launch.cgroup_fd);
         return static_cast<int>(pid);
     }
     out.pidfd.reset(pidfd);

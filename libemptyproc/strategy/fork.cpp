@@ -36,12 +36,14 @@ int start_fork(const StubLaunch &launch, StubProcess &out, std::string &msg) {
     {
         AllSignalsBlocked blocked;
         // launch.clone_flags and cgroup_fd: born in a new pid namespace or in a cgroup, as clone_vm.
+        LegacyClone legacy;
+        legacy.stub_flags = &reinterpret_cast<ep_stub_args *>(region->args())->flags;
         pid = clone_named(CLONE_PIDFD | CLONE_CLEAR_SIGHAND | launch.clone_flags, *region, ep_stub_main, region->args(),
-                          &pidfd, "ep-stub", launch.cgroup_fd);
+                          &pidfd, "ep-stub", launch.cgroup_fd, legacy);
     }
     if (pid < 0) {
-        msg = std::string("clone3(CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : "") +
-              (launch.cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): " + strerror(static_cast<int>(-pid));
+        msg = clone_failure(std::string("CLONE_PIDFD") + (launch.clone_flags ? "|CLONE_NEWPID" : ""), pid,
+                            launch.cgroup_fd);
         return static_cast<int>(pid);
     }
     out.pidfd.reset(pidfd);

@@ -181,12 +181,20 @@ int launch_helper(int exec_fd, const std::string &path, const std::vector<std::s
     long pid;
     {
         AllSignalsBlocked blocked;
+        // The clone(2) fallback leaves out CLONE_FILES. The child's first act is close_range(UNSHARE),
+        // which makes its table private anyway: without CLONE_FILES it starts with a private copy of
+        // the whole table (what fork() costs) and ends with the same descriptors. valgrind takes
+        // CLONE_VM|CLONE_VFORK (as a plain fork) but stops the process at CLONE_FILES.
+        LegacyClone legacy;
+        legacy.drop = CLONE_FILES;
         pid = clone_named(CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | clone_flags,
-                          *region, ep_launch_child, la, &pidfd, "ep-stub", cgroup_fd);
+                          *region, ep_launch_child, la, &pidfd, "ep-stub", cgroup_fd, legacy);
     }
     if (pid < 0) {
-        msg = std::string("clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD") + (clone_flags & CLONE_NEWPID ? "|CLONE_NEWPID" : "") +
-              (cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): " + strerror(static_cast<int>(-pid));
+        msg = clone_failure(std::string("CLONE_VM|CLONE_VFORK|CLONE_PIDFD") +
+                                (clone_flags & CLONE_NEWPID ? "|CLONE_NEWPID" : "") +
+                                (clone_flags & CLONE_FS ? "|CLONE_FS" : ""),
+                            pid, cgroup_fd);
         return static_cast<int>(pid);
     }
     out.pidfd.reset(pidfd);

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -112,8 +113,49 @@ void start_library_thread(std::function<void()> fn) {
     }).detach();
 }
 
+namespace {
+
+// Set at the first ENOSYS: clone3 does not come back in a running process, and every clone after
+// that goes straight to clone(2) instead of paying a failing system call first.
+std::atomic<bool> no_clone3{false};
+
+// clone(2) for the child clone3 would have made. What it cannot carry:
+// - CLONE_CLEAR_SIGHAND (bit 32; clone(2) takes only 32 bits of flags, the low byte being the exit
+//   signal). Without it the child starts with copies of the caller's handlers, and none of them can
+//   run: the caller blocks every signal, 32 and 33 included, across the clone (AllSignalsBlocked),
+//   the child inherits that mask, and it stays all-blocked until the stub's S2 sets the configured
+//   mask just before execve. By then S0 has set every disposition to SIG_DFL, or with
+//   EP_STUB_KEEP_SIGIGN every caught one (EP_STUB_SIGHAND_INHERITED tells it to). A fault while
+//   blocked is not handled either: the kernel resets a blocked synchronous signal to SIG_DFL
+//   before forcing it. The vfork child of the pristine strategies never unblocks at all, and its
+//   execve resets every handler. So the child ends where clone3 would have put it.
+// - CLONE_INTO_CGROUP (bit 33): no way to be born in a cgroup; moving the child afterwards would
+//   let it run outside it for a while, so that call fails with ENOSYS (clone_failure() says why).
+// - CLONE_PIDFD works as with clone3, the pidfd being written to parent_tid; the kernel refuses it
+//   with CLONE_PARENT_SETTID, which the library never uses.
+long clone_legacy(uint64_t flags, Region &region, void (*fn)(void *), void *arg, int *pidfd,
+                  const LegacyClone &legacy) {
+    if (flags & CLONE_INTO_CGROUP)
+        return -ENOSYS;
+    uint64_t f = flags & ~(CLONE_CLEAR_SIGHAND | legacy.drop);
+    if ((flags & CLONE_CLEAR_SIGHAND) && legacy.stub_flags)
+        *legacy.stub_flags |= EP_STUB_SIGHAND_INHERITED;
+    if (f & (CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | 0xff | ~0xffffffffull))
+        return -EINVAL; // ep_clone_run's registers for these carry other things; bit 32 and up do not exist
+    // With CLONE_PARENT the kernel gives the child the caller's own exit signal; else SIGCHLD.
+    if (!(f & CLONE_PARENT))
+        f |= SIGCHLD;
+    return ep_clone_run(f, region.stack_lo() + kStack, pidfd, fn, arg);
+}
+
+} // namespace
+
+bool clone3_missing() {
+    return no_clone3.load(std::memory_order_relaxed);
+}
+
 long clone_named(uint64_t flags, Region &region, void (*fn)(void *), void *arg, int *pidfd, const char *name,
-                 int cgroup_fd) {
+                 int cgroup_fd, const LegacyClone &legacy) {
     struct clone_args ca {};
     ca.flags = flags;
     if (cgroup_fd >= 0) { // born in the cgroup: nothing of the child ever runs outside it
@@ -129,9 +171,25 @@ long clone_named(uint64_t flags, Region &region, void (*fn)(void *), void *arg, 
     char own_name[16] = {};
     prctl(PR_GET_NAME, own_name);
     prctl(PR_SET_NAME, name);
-    long pid = ep_clone3_run(&ca, sizeof ca, fn, arg);
+    long pid = -ENOSYS;
+    if (!clone3_missing())
+        pid = ep_clone3_run(&ca, sizeof ca, fn, arg);
+    if (pid == -ENOSYS) {
+        no_clone3.store(true, std::memory_order_relaxed);
+        pid = clone_legacy(ca.flags, region, fn, arg, pidfd, legacy);
+    }
     prctl(PR_SET_NAME, own_name);
     return pid;
+}
+
+std::string clone_failure(const std::string &flags, long err, int cgroup_fd) {
+    std::string what = "clone3(" + flags + (cgroup_fd >= 0 ? "|CLONE_INTO_CGROUP" : "") + "): ";
+    if (!clone3_missing())
+        return what + strerror(static_cast<int>(-err));
+    if (cgroup_fd >= 0 && err == -ENOSYS)
+        return what + "not available (ENOSYS), and its fallback clone(2) cannot make a child in a cgroup: "
+                      "no cgroup at birth on this system";
+    return what + "not available (ENOSYS); its fallback clone(2): " + strerror(static_cast<int>(-err));
 }
 
 } // namespace ep::detail

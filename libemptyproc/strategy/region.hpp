@@ -68,9 +68,29 @@ struct AllSignalsBlocked {
 // and gives the library's thread, and so the stubs and zygotes it starts, the new credentials.
 void start_library_thread(std::function<void()> fn);
 
+// What the clone(2) fallback of clone_named() does differently for one child.
+struct LegacyClone {
+    // Flags the child does without there (the vfork child of helper.cpp: CLONE_FILES).
+    uint64_t drop = 0;
+    // fn is ep_stub_main: its ep_stub_args.flags, which get EP_STUB_SIGHAND_INHERITED.
+    uint32_t *stub_flags = nullptr;
+};
+
 // clone3 onto the region's stack, running fn(arg) in the child, wearing `name` for the instant of
-// the clone (a task inherits its creator's comm). Signals must be blocked. Returns pid or -errno.
+// the clone (a task inherits its creator's comm). Signals must be blocked (AllSignalsBlocked): the
+// clone(2) fallback relies on it. flags must carry CLONE_PIDFD. Returns pid or -errno.
+//
+// Where clone3 gives ENOSYS (valgrind 3.19, kernels before 5.3, seccomp profiles that refuse it so
+// that the caller falls back, as glibc does), the legacy clone(2) makes the same child; see
+// region.cpp for what it cannot do. clone_failure() words the message.
 long clone_named(uint64_t flags, Region &region, void (*fn)(void *), void *arg, int *pidfd, const char *name,
-                 int cgroup_fd = -1);
+                 int cgroup_fd = -1, const LegacyClone &legacy = {});
+
+// The message for a failed clone_named(): "clone3(<flags>): <error>", saying so when the clone(2)
+// fallback made (or could not make) the call. flags names them, e.g. "CLONE_VM|CLONE_PIDFD".
+std::string clone_failure(const std::string &flags, long err, int cgroup_fd);
+
+// Whether clone3 gave ENOSYS in this process, so that clone_named() goes straight to clone(2).
+bool clone3_missing();
 
 } // namespace ep::detail

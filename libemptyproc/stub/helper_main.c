@@ -179,6 +179,14 @@ static __attribute__((noreturn)) void run_zygote(int ctl, long ppid) {
             /* The stub inherits the zygote's name: wear its own for the instant of the clone. */
             sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-stub", 0, 0, 0);
             pid = sys_clone3(&ca, sizeof ca);
+            /* clone3 refused with ENOSYS (a seccomp profile, which the exec kept, or an old
+             * kernel): the same fork with clone(2), which has no CLONE_CLEAR_SIGHAND. Nothing is
+             * lost: this program installs no handler and its exec reset the caller's, the stub's
+             * S0 sets dispositions as usual, and every signal stays blocked until then (the
+             * zygote was started with all of them blocked and never unblocks). With CLONE_PARENT
+             * the exit signal comes from the zygote's own, so the low byte is 0. */
+            if (pid == -ENOSYS)
+                pid = sys_clone_fork(EP_CLONE_PARENT | EP_CLONE_PIDFD, &pidfd);
             if (pid == 0)
                 run_stub(req.transport, nfds, fds, g); /* closes ctl in S0 */
             sys_prctl(EP_PR_SET_NAME, (unsigned long)"ep-zygote", 0, 0, 0);

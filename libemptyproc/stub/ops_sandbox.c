@@ -130,6 +130,8 @@ static int unshare_user(struct ep_stub *st, unsigned long flags) {
     ca.stack = (uint64_t)(uintptr_t)stack;
     ca.stack_size = sizeof stack;
     long pid = ep_clone3_run(&ca, sizeof ca, map_helper, &job);
+    if (pid == -ENOSYS) /* no clone3 (seccomp, old kernel): the same child with clone(2) */
+        pid = ep_clone_run(EP_CLONE_VM, stack + sizeof stack, 0, map_helper, &job);
     if (pid < 0) {
         sys_close(p[0]);
         sys_close(p[1]);

@@ -110,11 +110,23 @@ static void prologue_fds(const struct ep_stub_args *args) {
 /* S0. Called first, on the stub's own stack. */
 static void prologue(const struct ep_stub_args *args) {
     prologue_fds(args);
-    if (args->flags & EP_STUB_KEEP_SIGIGN)
-        return; /* CLONE_CLEAR_SIGHAND reset the handlers; ignored signals stay ignored */
+    struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
+    if (args->flags & EP_STUB_KEEP_SIGIGN) {
+        if (!(args->flags & EP_STUB_SIGHAND_INHERITED))
+            return; /* CLONE_CLEAR_SIGHAND reset the handlers; ignored signals stay ignored */
+        /* The clone(2) fallback copied the caller's handlers: each caught signal back to its
+         * default, the ignored ones left alone. All signals are blocked, so none of those handlers
+         * ran before this. */
+        for (int sig = 1; sig <= 64; sig++) {
+            struct ep_ksigaction old;
+            if (sig != EP_SIGKILL && sig != EP_SIGSTOP && sys_rt_sigaction_get(sig, &old) == 0 &&
+                old.handler != EP_SIG_DFL && old.handler != EP_SIG_IGN)
+                sys_rt_sigaction(sig, &dfl);
+        }
+        return;
+    }
 
     /* The ignored ones too: the program starts with every disposition at its default. */
-    struct ep_ksigaction dfl = {EP_SIG_DFL, 0, 0, 0};
     for (int sig = 1; sig <= 64; sig++)
         if (sig != EP_SIGKILL && sig != EP_SIGSTOP)
             sys_rt_sigaction(sig, &dfl);

@@ -24,6 +24,10 @@ extern "C" {
 /* ep_stub_args.flags: what S0 leaves alone (posix_spawn-style inheritance). */
 #define EP_STUB_KEEP_CALLER_FDS 0x1u /* keep the caller's non-CLOEXEC descriptors */
 #define EP_STUB_KEEP_SIGIGN 0x2u     /* keep the caller's ignored signals ignored */
+/* Set by the caller when the stub was made by the clone(2) fallback (clone3 gave ENOSYS), which
+ * has no CLONE_CLEAR_SIGHAND: the stub starts with copies of the caller's handlers, and S0 must
+ * set the caught signals to their default even when EP_STUB_KEEP_SIGIGN keeps the ignored ones. */
+#define EP_STUB_SIGHAND_INHERITED 0x4u
 
 /* ep_stub_args.transport values (EP_TRANSPORT_* of emptyproc.h, which the stub does not include). */
 #define EP_STUB_TRANSPORT_SOCKETPAIR 0u
@@ -117,6 +121,15 @@ __attribute__((noreturn)) void ep_stub_main(void *args);
  * return, exits. Returns the child's pid in the parent, or -errno.
  */
 long ep_clone3_run(void *clone_args, size_t size, void (*fn)(void *), void *arg);
+
+/*
+ * ep_clone_run - the same with the legacy clone(2), for where clone3 gives ENOSYS (valgrind, kernels
+ * before 5.3, seccomp profiles that refuse clone3 with ENOSYS). flags holds the clone flags and the
+ * exit signal in its low byte; stack_top is the stack's high end; with CLONE_PIDFD the pidfd is
+ * written to *parent_tid. Callers never pass CLONE_SETTLS, CLONE_PARENT_SETTID or CLONE_CHILD_*TID:
+ * the registers of tls and child_tid carry arg and zero.
+ */
+long ep_clone_run(unsigned long flags, void *stack_top, int *parent_tid, void (*fn)(void *), void *arg);
 
 /*
  * The first step of the pristine strategies (exec_stub, safeexec, zygote): a CLONE_VM|CLONE_VFORK|

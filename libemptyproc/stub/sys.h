@@ -179,6 +179,9 @@ static inline long sys_rt_sigprocmask(int how, const uint64_t *set, uint64_t *ol
 static inline long sys_rt_sigaction(int sig, const struct ep_ksigaction *act) {
     return EP_SC4(__NR_rt_sigaction, sig, act, 0, 8);
 }
+static inline long sys_rt_sigaction_get(int sig, struct ep_ksigaction *old) {
+    return EP_SC4(__NR_rt_sigaction, sig, 0, old, 8);
+}
 static inline long sys_umask(long mode) {
     return EP_SC1(__NR_umask, mode);
 }
@@ -301,6 +304,12 @@ static inline long sys_io_uring_register(int ring, unsigned op, const void *arg,
 
 static inline long sys_clone3(void *args, size_t size) {
     return EP_SC2(__NR_clone3, args, size);
+}
+/* clone(2) without a new stack, fork-like: the child returns here on a copy of the caller's stack.
+ * tls and child_tid are 0, so x86_64's order (flags, stack, parent_tid, child_tid, tls) and
+ * aarch64's (flags, stack, parent_tid, tls, child_tid) take the same arguments. */
+static inline long sys_clone_fork(unsigned long flags, int *parent_tid) {
+    return EP_SC5(__NR_clone, flags, 0, parent_tid, 0, 0);
 }
 static inline __attribute__((noreturn)) void sys_exit_group(int status) {
     for (;;)

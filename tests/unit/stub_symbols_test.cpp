@@ -94,7 +94,7 @@ TEST(StubSymbols, DefinesTheEntryPointsTheCallerUses) {
     for (const auto &o : stub_objects())
         for (const auto &s : nm_symbols("--defined-only", o))
             defined.insert(s);
-    for (const char *want : {"ep_stub_main", "ep_clone3_run", "ep_wire_check_frame", "ep_wire_next"})
+    for (const char *want : {"ep_stub_main", "ep_clone3_run", "ep_clone_run", "ep_wire_check_frame", "ep_wire_next"})
         EXPECT_EQ(defined.count(want), 1u) << want;
 }
 
