@@ -178,8 +178,6 @@ extern "C" int ep_config(int pidfd, unsigned int cmd, const char *key, const voi
     if (!h)
         return set_errno<int>(-EBADF);
     int err = h->config(cmd, key, value, aux);
-    if (cmd == EP_CONFIG_CMD_EXEC && h->pooled())
-        pool_refill();
     return err ? set_errno<int>(err) : 0;
 }
 
@@ -210,8 +208,6 @@ extern "C" int ep_close(int pidfd) {
     int fd = h->release_pidfd();
     if (fd >= 0)
         close(fd);
-    if (h->pooled())
-        pool_refill(); // closed before (or after) its exec: the pool is one short either way
     return 0;
 }
 

@@ -110,7 +110,6 @@ int Handle::config(unsigned cmd, const char *key, const void *value, int aux) {
 void Handle::set_fs_first(FsAtOpen fs) {
     // Sent with the first frame, whenever that goes: nothing can come before them. A failure names
     // them as what they are, not as a key the caller set.
-    pooled_ = true;
     Record cwd;
     cwd.op = EP_OP_CHDIR;
     cwd.payload.assign("", 1); // "": the descriptor itself

@@ -66,8 +66,7 @@ class Handle {
     // A pooled stub (strategy/pool.cpp): queue a chdir to fs.cwd and the umask fs.umask as the
     // first records of the stream, so that the stub starts from the caller's as of ep_open().
     void set_fs_first(FsAtOpen fs);
-    bool pooled() const { return pooled_; } // set_fs_first() was called
-    int release_pidfd();                    // ep_close(): end the stream, kill if needed, return the pidfd to close
+    int release_pidfd(); // ep_close(): end the stream, kill if needed, return the pidfd to close
     // The caller closed the pidfd behind our back: its number may now be another file, so use the
     // pid (still ours: an unreaped child's pid is not reused) to kill and reap an unexec'd stub.
     void abandon();
@@ -99,7 +98,6 @@ class Handle {
     std::vector<std::string> keys_; // record index -> the key it came from, for messages
     std::string default_argv0_;
     FrameBuilder pending_;
-    bool pooled_ = false;
 };
 
 } // namespace ep::detail

@@ -161,10 +161,7 @@ class Pool {
                 }
                 stale.push_back(std::move(p)); // credentials or rlimits changed since it was made
             }
-            // A stub handed out is replaced once its spawn is over (refill()), so that the clone
-            // does not compete with it for the CPUs; an empty pool is filled at once.
-            if (!got.stub.pidfd)
-                cv_.notify_one();
+            cv_.notify_one();
         }
         for (auto &p : stale)
             discard(p);
@@ -181,8 +178,6 @@ class Pool {
         stub = std::move(got.stub);
         return 0;
     }
-
-    void refill() { cv_.notify_one(); }
 
     void release() {
         std::deque<Pooled> all;
@@ -308,10 +303,6 @@ Pool &pool() {
 
 int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg) {
     return pool().take(transport, chan, stub, fs, msg);
-}
-
-void pool_refill() {
-    pool().refill();
 }
 
 void pool_release() {

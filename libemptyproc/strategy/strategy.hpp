@@ -78,8 +78,6 @@ struct FsAtOpen {
 // Strategy pool: a prepared stub and its channel (or a fresh one if none is ready). pool.cpp.
 class Channel;
 int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg);
-// A pooled stub's spawn is over (exec'd, failed or closed): make its replacement now.
-void pool_refill();
 
 // ep_cache_release(): end the pool's stubs, the zygote, the safeexec memfd, the descriptor slots.
 void release_cached();
