@@ -112,7 +112,7 @@ TEST_P(Prepared, RootIsTheCallersAtOpenNotAtAnEarlierSpawn) {
         // A mount namespace of its own, with /proc inside the new root (the pool reads the umask
         // there); it ends with this process.
         std::string proc = tmp.path() + "/proc";
-        if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, nullptr) != 0 ||
             mkdir(proc.c_str(), 0755) != 0 || mount("proc", proc.c_str(), "proc", 0, nullptr) != 0)
             say("mount namespace with /proc in the new root: " + std::string(strerror(errno)));
         auto first = Spawn(GetParam()).run({"exit", "0"}); // fills this process's pool, starts its zygote
