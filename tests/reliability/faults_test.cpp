@@ -149,13 +149,7 @@ void expect_inner_passed() {
 }
 
 // Everything but the output read: steps until the first failure.
-struct Step {
-    const char *name;
-    Rc rc;
-};
-
-constexpr int kKinds = 4;
-constexpr const char *kKindNames[kKinds] = {"success", "failing op", "aborted stream", "exec failure"};
+// Everything but the output read: steps until the first failure (run_kind(), reliability.hpp).
 
 bool mentions_enobufs(const std::vector<std::string> &log) {
     for (const auto &m : log)
@@ -188,27 +182,11 @@ class Faults : public MatrixTest {
         Fd out_r(pp[0]), out_w(pp[1]);
         const std::string word = "w" + std::to_string(i);
         const std::string missing = tmp / "missing";
-        std::vector<Step> steps;
-        auto step = [&](const char *name, Rc rc) {
-            steps.push_back({name, rc});
-            return rc == ok();
-        };
-        bool go = step("fd.1", e.pass("fd.1", out_w.get())) && step("fd.5", e.pass("fd.5", opath));
-        if (go && k == 1)
-            go = step("cwd", e.path("cwd", missing));
-        go = go && step("argv", e.str("argv", "probe")) && step("argv", e.str("argv", "write")) &&
-             step("argv", e.str("argv", "1")) && step("argv", e.str("argv", word)) &&
-             step("argv", e.str("argv", "print"));
-        if (go)
-            go = step("exec key", k == 3 ? e.path("exec", missing) : e.path("exec", kProbe));
-        if (go && k != 2)
-            go = step("CMD_EXEC", e.exec());
-        auto log = e.log();
+        KindRun run = run_kind(e, k, m.sync, out_w.get(), opath, word, missing);
         out_w.reset();
-        const Step &last = steps.back();
-        std::string what = std::string(kKindNames[k]) + (m.sync ? " sync" : " batched") + ": " + last.name + " " +
-                           std::to_string(last.rc.rc) + " " + (last.rc.rc < 0 ? errno_name(last.rc.err) : "") +
-                           ", log: " + joined(log);
+        const Step &last = run.steps.back();
+        const auto &log = run.log;
+        const std::string &what = run.what;
 
         if (last.rc.rc < 0 && last.rc.err == ENOBUFS) {
             if (!nobufs_injected() || !mentions_enobufs(log))

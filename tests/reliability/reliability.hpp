@@ -92,4 +92,48 @@ inline bool reap_all_children(int timeout_ms, std::vector<Exit> &ends, std::stri
     return false;
 }
 
+// The four kinds of spawn the fault suites cycle through (faults_test.cpp, stub_faults_test.cpp).
+struct Step {
+    const char *name;
+    Rc rc;
+};
+
+constexpr int kKinds = 4;
+constexpr const char *kKindNames[kKinds] = {"success", "failing op", "aborted stream", "exec failure"};
+
+// One spawn of kind k on e: its calls until the first that fails, the handle's log after them, and
+// `what`, a line naming the kind, the last call and the log for failure messages. fd.1 is out_w;
+// fd.5 is opath, an O_PATH directory, which io_uring's fixed-file table refuses, so that transport
+// receives it by SCM_RIGHTS (its one recvmsg of the stream). Kind 1 sets a missing cwd, kind 3 execs
+// a missing file, kind 2 stops before CMD_EXEC (an aborted stream).
+struct KindRun {
+    std::vector<Step> steps;
+    std::vector<std::string> log;
+    std::string what;
+};
+
+inline KindRun run_kind(Empty &e, int k, bool sync, int out_w, int opath, const std::string &word,
+                        const std::string &missing) {
+    KindRun r;
+    auto step = [&](const char *name, Rc rc) {
+        r.steps.push_back({name, rc});
+        return rc == ok();
+    };
+    bool go = step("fd.1", e.pass("fd.1", out_w)) && step("fd.5", e.pass("fd.5", opath));
+    if (go && k == 1)
+        go = step("cwd", e.path("cwd", missing));
+    go = go && step("argv", e.str("argv", "probe")) && step("argv", e.str("argv", "write")) &&
+         step("argv", e.str("argv", "1")) && step("argv", e.str("argv", word)) && step("argv", e.str("argv", "print"));
+    if (go)
+        go = step("exec key", k == 3 ? e.path("exec", missing) : e.path("exec", kProbe));
+    if (go && k != 2)
+        step("CMD_EXEC", e.exec());
+    r.log = e.log();
+    const Step &last = r.steps.back();
+    r.what = std::string(kKindNames[k]) + (sync ? " sync" : " batched") + ": " + last.name + " " +
+             std::to_string(last.rc.rc) + " " + (last.rc.rc < 0 ? errno_name(last.rc.err) : "") +
+             ", log: " + joined(r.log);
+    return r;
+}
+
 } // namespace ep_test

@@ -484,14 +484,6 @@ class Watchdog {
 
 // ---- the spawns ----------------------------------------------------------------------------------
 
-struct Step {
-    const char *name;
-    Rc rc;
-};
-
-constexpr int kKinds = 4;
-constexpr const char *kKindNames[kKinds] = {"success", "failing op", "aborted stream", "exec failure"};
-
 class StubFaults : public MatrixTest {
   protected:
     // One traced spawn of kind k; "" if every outcome was right, else what was wrong. The tracer's
@@ -519,29 +511,11 @@ class StubFaults : public MatrixTest {
         Fd out_r(pp[0]), out_w(pp[1]);
         const std::string word = "w" + std::to_string(i);
         const std::string missing = tmp / "missing";
-        std::vector<Step> steps;
-        auto step = [&](const char *name, Rc rc) {
-            steps.push_back({name, rc});
-            return rc == ok();
-        };
-        // fd.5 is an O_PATH directory: io_uring's fixed-file table refuses it, so that transport
-        // receives it by SCM_RIGHTS, its one recvmsg of the stream.
-        bool go = step("fd.1", e.pass("fd.1", out_w.get())) && step("fd.5", e.pass("fd.5", opath));
-        if (go && k == 1)
-            go = step("cwd", e.path("cwd", missing));
-        go = go && step("argv", e.str("argv", "probe")) && step("argv", e.str("argv", "write")) &&
-             step("argv", e.str("argv", "1")) && step("argv", e.str("argv", word)) &&
-             step("argv", e.str("argv", "print"));
-        if (go)
-            go = step("exec key", k == 3 ? e.path("exec", missing) : e.path("exec", kProbe));
-        if (go && k != 2)
-            go = step("CMD_EXEC", e.exec());
-        auto log = e.log();
+        KindRun run = run_kind(e, k, m.sync, out_w.get(), opath, word, missing);
         out_w.reset();
-        const Step &last = steps.back();
-        std::string what = std::string(kKindNames[k]) + (m.sync ? " sync" : " batched") + ": " + last.name + " " +
-                           std::to_string(last.rc.rc) + " " + (last.rc.rc < 0 ? errno_name(last.rc.err) : "") +
-                           ", log: " + joined(log);
+        const Step &last = run.steps.back();
+        const auto &log = run.log;
+        const std::string &what = run.what;
         std::string wrong;
         switch (k) {
         case 0: { // success: the probe wrote the word and saw fds 1 and 5
