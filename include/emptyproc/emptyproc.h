@@ -67,6 +67,13 @@ extern "C" {
 #define EP_STRATEGY_ZYGOTE 3u    /* a long-lived pristine helper forks stubs (CLONE_PARENT) on request */
 #define EP_STRATEGY_POOL 4u      /* stubs prepared ahead by a thread of the library, handed out */
 #define EP_STRATEGY_SAFEEXEC 5u  /* the ep-stub image from a sealed memfd, exec'ed by fd: no file needed */
+/*
+ * A pool's stubs are made by another strategy, its base: EP_STRATEGY_POOL alone is a pool of clone_vm
+ * stubs; EP_STRATEGY_POOL_OF(EP_STRATEGY_FORK) or EP_STRATEGY_POOL_OF(EP_STRATEGY_EXEC_STUB) names
+ * the base (the only three bases offered; another is EINVAL). The base decides what a pooled stub
+ * shares with the caller while it waits (docs/strategies.md, "pool"); the pool decides when it is made.
+ */
+#define EP_STRATEGY_POOL_OF(base) (EP_STRATEGY_POOL | ((uint32_t)(base) << 8))
 
 /*
  * struct ep_open_how - how to open an empty process.

@@ -203,6 +203,11 @@ enum class Strategy : uint32_t {
     safeexec = EP_STRATEGY_SAFEEXEC,
 };
 
+// A pool of stubs made by `base` (clone_vm, fork or exec_stub): EP_STRATEGY_POOL_OF.
+constexpr Strategy pool_of(Strategy base) noexcept {
+    return static_cast<Strategy>(EP_STRATEGY_POOL_OF(static_cast<uint32_t>(base)));
+}
+
 // struct ep_open_how, typed. Aggregate, so designated initializers work:
 //     ep::OpenHow{.sync = true}
 // sync: every config() returns the stub's own verdict and a failed op leaves the process

@@ -121,10 +121,10 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
         return open_failed(-EINVAL, "open", "ep_open_how.reserved must be 0");
     if ((h.flags & EP_OPEN_CGROUP) && fcntl(h.cgroup_fd, F_GETFD) < 0)
         return open_failed(-EBADF, "cgroup", "cgroup_fd " + std::to_string(h.cgroup_fd) + " is not open");
-    if (!strategy_known(h.strategy))
-        return open_failed(-EINVAL, "strategy", "unknown strategy " + std::to_string(h.strategy));
-
     std::string msg;
+    if (int err = check_strategy(h.strategy, msg))
+        return open_failed(err, "strategy", msg);
+
     std::unique_ptr<Channel> chan;
     StubProcess stub;
     FsAtOpen fs; // a pooled stub's cwd and umask, to be sent first
@@ -136,30 +136,19 @@ extern "C" int ep_open(const struct ep_open_how *how, size_t size) {
         launch.flags |= EP_STUB_KEEP_SIGIGN;
     launch.clone_flags = h.namespaces;
     launch.cgroup_fd = (h.flags & EP_OPEN_CGROUP) ? h.cgroup_fd : -1;
-    if (h.strategy == EP_STRATEGY_POOL) {
+    const char *step; // what open_stub() or pool_take() failed at
+    if (strategy_kind(h.strategy) == EP_STRATEGY_POOL) {
         // A prepared stub comes with its channel (strategy/pool.cpp); it was born before this call,
         // so nothing decided at birth can be asked of it.
         if (int err = check_launch_flags(h.strategy, launch.flags, msg))
             return open_failed(err, "strategy", msg);
         if (int err = check_birth(h.strategy, launch, msg))
             return open_failed(err, "strategy", msg);
-        if (int err = pool_take(h.transport, chan, stub, fs, msg))
-            return open_failed(err, err == -EINVAL || err == -EOPNOTSUPP ? "transport" : "strategy", msg);
+        if (int err = pool_take(pool_base(h.strategy), h.transport, chan, stub, fs, msg, step))
+            return open_failed(err, step, msg);
     } else {
-        if (int err = make_channel(h.transport, chan, msg, strategy_stub_reach(h.strategy)))
-            return open_failed(err, "transport", msg);
-        launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
-        chan->stub_uring(launch.uring);
-        int err = start_stub(h.strategy, launch, stub, msg);
-        if (err) {
-            chan->stub_started(-1, -1, msg);
-            return open_failed(err, "strategy", msg);
-        }
-        // A pristine stub has its own copies of what it keeps; a zygote's made ring C on its side.
-        if (int e = chan->stub_started(stub.pidfd.get(), stub.ring_fd, msg)) {
-            Handle doomed(std::move(stub), std::move(chan), false); // kills and reaps the stub
-            return open_failed(e, "transport", msg);
-        }
+        if (int err = open_stub(h.strategy, launch, chan, stub, msg, step))
+            return open_failed(err, step, msg);
     }
     auto handle = std::make_shared<Handle>(std::move(stub), std::move(chan), (h.flags & EP_OPEN_SYNC) != 0);
     if (int err = handle->init(msg))

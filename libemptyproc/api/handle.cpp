@@ -65,14 +65,7 @@ int Handle::fail(int err, const std::string &prefix, const std::string &text) {
 }
 
 void Handle::kill_and_reap() {
-    if (!stub_.pidfd)
-        return;
-    syscall(SYS_pidfd_send_signal, pidfd(), SIGKILL, nullptr, 0);
-    chan_->shutdown();
-    siginfo_t info;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd()), &info, WEXITED) < 0 && errno == EINTR) {
-    }
-    stub_.memory.reset(); // the stub is gone: its stack and buffers can be reused
+    end_stub(stub_, *chan_);
 }
 
 int Handle::release_pidfd() {

@@ -21,9 +21,14 @@ struct Named {
 };
 // Every transport and strategy the C ABI names; those this build or kernel lacks are skipped.
 constexpr Named kTransports[] = {{"socketpair", EP_TRANSPORT_SOCKETPAIR}, {"io_uring", EP_TRANSPORT_IO_URING}};
-constexpr Named kStrategies[] = {{"clone_vm", EP_STRATEGY_CLONE_VM},   {"fork", EP_STRATEGY_FORK},
-                                 {"exec_stub", EP_STRATEGY_EXEC_STUB}, {"zygote", EP_STRATEGY_ZYGOTE},
-                                 {"pool", EP_STRATEGY_POOL},           {"safeexec", EP_STRATEGY_SAFEEXEC}};
+constexpr Named kStrategies[] = {{"clone_vm", EP_STRATEGY_CLONE_VM},
+                                 {"fork", EP_STRATEGY_FORK},
+                                 {"exec_stub", EP_STRATEGY_EXEC_STUB},
+                                 {"zygote", EP_STRATEGY_ZYGOTE},
+                                 {"pool", EP_STRATEGY_POOL},
+                                 {"safeexec", EP_STRATEGY_SAFEEXEC},
+                                 {"pool:fork", EP_STRATEGY_POOL_OF(EP_STRATEGY_FORK)},
+                                 {"pool:exec_stub", EP_STRATEGY_POOL_OF(EP_STRATEGY_EXEC_STUB)}};
 constexpr Named kModes[] = {{"batched", 0}, {"sync", EP_OPEN_SYNC}};
 
 std::string log_text(int pidfd) {

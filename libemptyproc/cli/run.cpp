@@ -29,7 +29,8 @@ void add_stream_options(CLI::App &sub, RunOptions &o) {
     sub.add_option("--transport", o.transport, "how ops reach the stub: socketpair (default) or io_uring")
         ->check(CLI::IsMember(names_of(kTransports)));
     sub.add_option("--strategy", o.strategy,
-                   "how the stub is created: clone_vm (default), fork, exec_stub, zygote, pool, safeexec")
+                   "how the stub is created: clone_vm (default), fork, exec_stub, zygote, pool, safeexec; "
+                   "pool:fork and pool:exec_stub are pools of fork or exec_stub stubs (pool is pool:clone_vm)")
         ->check(CLI::IsMember(names_of(kStrategies)));
     sub.add_flag("--sync", o.sync, "wait for the stub's verdict on each op (default: batched)");
     sub.add_flag("--trace", o.trace, "print each op and its verdict on stderr");

@@ -25,9 +25,16 @@ struct Choice {
 // Every transport and strategy the C ABI names, available in this build or not: an unavailable one
 // fails at ep_open() with the library's own reason (exit 125), a misspelt one is a usage error (2).
 inline constexpr Choice kTransports[] = {{"socketpair", EP_TRANSPORT_SOCKETPAIR}, {"io_uring", EP_TRANSPORT_IO_URING}};
-inline constexpr Choice kStrategies[] = {{"clone_vm", EP_STRATEGY_CLONE_VM},   {"fork", EP_STRATEGY_FORK},
-                                         {"exec_stub", EP_STRATEGY_EXEC_STUB}, {"zygote", EP_STRATEGY_ZYGOTE},
-                                         {"pool", EP_STRATEGY_POOL},           {"safeexec", EP_STRATEGY_SAFEEXEC}};
+inline constexpr Choice kStrategies[] = {{"clone_vm", EP_STRATEGY_CLONE_VM},
+                                         {"fork", EP_STRATEGY_FORK},
+                                         {"exec_stub", EP_STRATEGY_EXEC_STUB},
+                                         {"zygote", EP_STRATEGY_ZYGOTE},
+                                         {"pool", EP_STRATEGY_POOL},
+                                         {"safeexec", EP_STRATEGY_SAFEEXEC},
+                                         // a pool names its base after a colon; "pool" is "pool:clone_vm"
+                                         {"pool:clone_vm", EP_STRATEGY_POOL_OF(EP_STRATEGY_CLONE_VM)},
+                                         {"pool:fork", EP_STRATEGY_POOL_OF(EP_STRATEGY_FORK)},
+                                         {"pool:exec_stub", EP_STRATEGY_POOL_OF(EP_STRATEGY_EXEC_STUB)}};
 
 // The options of `emptyproc run` as given on the command line, not yet checked.
 struct RunOptions {

@@ -2,15 +2,16 @@
 // pool.cpp - strategy pool: stubs prepared ahead, handed out by ep_open(), refilled by a thread of
 // the library off the caller's critical path (docs/strategies.md, "pool").
 //
-// A pooled stub is a clone_vm stub made ahead: S0 has run at fill time (its descriptor table is
-// private and holds only its channel; its dispositions are default; all signals blocked). Its cwd,
-// root, umask, credentials and resource limits are copies taken at fill time. At hand-out the pool
+// A pooled stub is a stub of the pool's base (clone_vm, fork or exec_stub) made ahead: S0 has run at
+// fill time (its descriptor table is private and holds only its channel; its dispositions are
+// default; all signals blocked). Its cwd, root, umask, credentials and resource limits are copies
+// taken at fill time. At hand-out the pool
 // reads the caller's cwd (an O_PATH descriptor) and umask, and the handle sends them as the first
 // two records of the stream, so no round trip to the stub is needed before ep_open() returns.
 // Root, credentials and resource limits are compared instead: a pooled stub whose root or
 // Fingerprint differs from the caller's at hand-out is discarded (killed and reaped) and a fresh
 // one made.
-// The pool's size is $EMPTYPROC_POOL_SIZE (1..64, default 4) per transport in use.
+// The pool's size is $EMPTYPROC_POOL_SIZE (1..64, default 4) per base and transport in use.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -33,12 +34,11 @@
 #include "strategy.hpp"
 
 namespace ep::detail {
-
-int start_clone_vm(const StubLaunch &launch, StubProcess &out, std::string &msg);
-
 namespace {
 
 constexpr uint32_t kTransportsMax = 4;
+constexpr uint32_t kBasesMax = 3; // EP_STRATEGY_CLONE_VM, _FORK, _EXEC_STUB: check_strategy()
+constexpr uint32_t kQueues = kTransportsMax * kBasesMax;
 // The refill waits until no stub has been handed out for this long, so that its clone and the new
 // stub's S0 do not compete for the CPUs with the spawn it hands out for (one spawn takes 0.1-0.3 ms
 // here). An empty pool is filled at once: a burst is under way and fresh stubs cost as much.
@@ -107,27 +107,22 @@ bool fs_at_open(FsAtOpen &fs) {
     return true;
 }
 
-// A new clone_vm stub and its channel.
-int make_one(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg) {
-    if (int err = make_channel(transport, chan, msg))
-        return err;
+// Queue q holds the stubs of base q / kTransportsMax over transport q % kTransportsMax.
+uint32_t queue_of(uint32_t base, uint32_t transport) {
+    return base * kTransportsMax + transport;
+}
+
+// A new stub of the queue's base and its channel.
+int make_one(uint32_t q, std::unique_ptr<Channel> &chan, StubProcess &stub, std::string &msg, const char *&step) {
     StubLaunch launch;
-    launch.transport = transport;
-    launch.nkeep = chan->stub_fds(launch.keep, EP_STUB_KEEP_MAX);
-    chan->stub_uring(launch.uring);
-    return start_clone_vm(launch, stub, msg);
+    launch.transport = q % kTransportsMax;
+    return open_stub(q / kTransportsMax, launch, chan, stub, msg, step);
 }
 
 void discard(Pooled &p) {
     if (!p.stub.pidfd)
         return;
-    syscall(SYS_pidfd_send_signal, p.stub.pidfd.get(), SIGKILL, nullptr, 0);
-    p.chan->shutdown();
-    siginfo_t info;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(p.stub.pidfd.get()), &info, WEXITED) < 0 &&
-           errno == EINTR) {
-    }
-    p.stub.memory.reset();
+    end_stub(p.stub, *p.chan);
     p.stub.pidfd.reset();
 }
 
@@ -139,11 +134,14 @@ size_t pool_size() {
 
 class Pool {
   public:
-    int take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg) {
+    int take(uint32_t base, uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs,
+             std::string &msg, const char *&step) {
+        step = "transport";
         if (transport >= kTransportsMax) {
             msg = "unknown transport " + std::to_string(transport);
             return -EINVAL;
         }
+        const uint32_t qi = queue_of(base, transport); // base < kBasesMax: check_strategy()
         std::deque<Pooled> stale;
         Pooled got;
         {
@@ -155,9 +153,9 @@ class Pool {
                 size_ = pool_size();
                 start_library_thread([this] { refill_loop(); });
             }
-            want_[transport] = true;
+            want_[qi] = true;
             Fingerprint fp = Fingerprint::now();
-            auto &q = ready_[transport];
+            auto &q = ready_[qi];
             while (!q.empty()) {
                 Pooled p = std::move(q.front());
                 q.pop_front();
@@ -174,13 +172,13 @@ class Pool {
         for (auto &p : stale)
             discard(p);
         if (!got.stub.pidfd) // empty (or stale) pool: a fresh stub, the usual way
-            return make_one(transport, chan, stub, msg);
+            return make_one(qi, chan, stub, msg, step);
         // Hand-out: the caller's cwd and umask go to the stub with its first frame. A chroot since
         // the fill, or no /proc to read the umask from: a fresh stub, which copies all at once.
         RootId root;
         if (!RootId::now(root) || !(root == got.root) || !fs_at_open(fs)) {
             discard(got);
-            return make_one(transport, chan, stub, msg);
+            return make_one(qi, chan, stub, msg, step);
         }
         chan = std::move(got.chan);
         stub = std::move(got.stub);
@@ -193,11 +191,11 @@ class Pool {
             std::lock_guard lock(mu_);
             if (owner_ != getpid())
                 forget();
-            for (uint32_t t = 0; t < kTransportsMax; t++) {
-                want_[t] = false;
-                for (auto &p : ready_[t])
+            for (uint32_t q = 0; q < kQueues; q++) {
+                want_[q] = false;
+                for (auto &p : ready_[q])
                     all.push_back(std::move(p));
-                ready_[t].clear();
+                ready_[q].clear();
             }
             // A fill in progress puts its stub back only while wanted: it discards it now.
         }
@@ -231,11 +229,11 @@ class Pool {
         std::unique_lock lock(mu_);
         const pid_t me = owner_;
         for (;;) {
-            uint32_t t = kTransportsMax;
+            uint32_t t = kQueues;
             cv_.wait(lock, [&] {
                 if (owner_ != me || drop_ring_)
                     return true;
-                for (uint32_t i = 0; i < kTransportsMax; i++)
+                for (uint32_t i = 0; i < kQueues; i++)
                     if (want_[i] && ready_[i].size() < size_) {
                         t = i;
                         return true;
@@ -258,9 +256,10 @@ class Pool {
             lock.unlock();
             Pooled p;
             std::string msg;
+            const char *step;
             p.fp = Fingerprint::now();
             // No root identity (statx without a mount id): nothing to check a hand-out against.
-            int err = RootId::now(p.root) ? make_one(t, p.chan, p.stub, msg) : -ENOENT;
+            int err = RootId::now(p.root) ? make_one(t, p.chan, p.stub, msg, step) : -ENOENT;
             lock.lock();
             if (err) {
                 want_[t] = false; // cannot fill it: hand-outs make fresh stubs until the next take()
@@ -297,8 +296,8 @@ class Pool {
 
     std::mutex mu_;
     std::condition_variable cv_, idle_cv_;
-    std::deque<Pooled> ready_[kTransportsMax];
-    bool want_[kTransportsMax] = {};
+    std::deque<Pooled> ready_[kQueues];
+    bool want_[kQueues] = {};
     size_t size_ = 4;
     bool thread_started_ = false;
     std::chrono::steady_clock::time_point quiet_until_{}; // no refill before (kQuiet)
@@ -314,8 +313,9 @@ Pool &pool() {
 
 } // namespace
 
-int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg) {
-    return pool().take(transport, chan, stub, fs, msg);
+int pool_take(uint32_t base, uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs,
+              std::string &msg, const char *&step) {
+    return pool().take(base, transport, chan, stub, fs, msg, step);
 }
 
 void pool_release() {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // strategy.cpp - the table of strategies: adding one is one row and one file.
 #include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <cerrno>
 #include <string>
@@ -53,16 +56,39 @@ constexpr StrategyRow kStrategies[] = {
     {EP_STRATEGY_SAFEEXEC, "safeexec", start_safeexec, false, true, true, StubReach::kMapsItself},
 };
 
+// A pool's row stands for every base (EP_STRATEGY_POOL_OF): what it can honour is the pool's.
 const StrategyRow *row_of(uint32_t strategy) {
     for (const auto &s : kStrategies)
-        if (s.id == strategy)
+        if (s.id == strategy_kind(strategy))
             return &s;
     return nullptr;
 }
+
+// The bases a pool is offered over: one that shares the caller's memory, one that copies it, one that
+// shares nothing. safeexec's stub is exec_stub's by another road; the zygote already makes its stubs
+// off the caller's size.
+constexpr uint32_t kPoolBases[] = {EP_STRATEGY_CLONE_VM, EP_STRATEGY_FORK, EP_STRATEGY_EXEC_STUB};
 } // namespace
 
-bool strategy_known(uint32_t strategy) {
-    return row_of(strategy) != nullptr;
+int check_strategy(uint32_t strategy, std::string &msg) {
+    const StrategyRow *s = row_of(strategy);
+    if (!s) {
+        msg = "unknown strategy " + std::to_string(strategy_kind(strategy));
+        return -EINVAL;
+    }
+    if (strategy_kind(strategy) != EP_STRATEGY_POOL) {
+        if (pool_base(strategy) == 0)
+            return 0;
+        msg = std::string("strategy ") + s->name + " has no base: only EP_STRATEGY_POOL_OF() takes one";
+        return -EINVAL;
+    }
+    for (uint32_t base : kPoolBases)
+        if (pool_base(strategy) == base)
+            return 0;
+    const StrategyRow *b = row_of(pool_base(strategy));
+    msg = "a pool of " + (b && pool_base(strategy) < 256 ? std::string(b->name) : std::to_string(pool_base(strategy))) +
+          " stubs is not offered: a pool's base is clone_vm, fork or exec_stub";
+    return -EINVAL;
 }
 
 StubReach strategy_stub_reach(uint32_t strategy) {
@@ -97,6 +123,43 @@ int check_transport(uint32_t strategy, uint32_t transport, std::string &msg) {
     msg = std::string("io_uring: the ") + s->name +
           " strategy's stub cannot reach the caller's mappings of its ring and arena";
     return -EOPNOTSUPP;
+}
+
+int open_stub(uint32_t strategy, StubLaunch &launch, std::unique_ptr<Channel> &chan, StubProcess &stub,
+              std::string &msg, const char *&step) {
+    step = "transport";
+    if (int err = make_channel(launch.transport, chan, msg, strategy_stub_reach(strategy)))
+        return err;
+    launch.nkeep = chan->stub_fds(launch.keep, static_cast<uint32_t>(std::size(launch.keep)));
+    chan->stub_uring(launch.uring);
+    step = "strategy";
+    if (int err = start_stub(strategy, launch, stub, msg)) {
+        std::string ignored;
+        chan->stub_started(-1, -1, ignored);
+        chan.reset();
+        return err;
+    }
+    // A pristine stub has its own copies of what it keeps; a zygote's made ring C on its side.
+    step = "transport";
+    if (int err = chan->stub_started(stub.pidfd.get(), stub.ring_fd, msg)) {
+        end_stub(stub, *chan);
+        stub = StubProcess{};
+        chan.reset();
+        return err;
+    }
+    return 0;
+}
+
+void end_stub(StubProcess &stub, Channel &chan) {
+    if (!stub.pidfd)
+        return;
+    syscall(SYS_pidfd_send_signal, stub.pidfd.get(), SIGKILL, nullptr, 0);
+    chan.shutdown();
+    siginfo_t info;
+    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(stub.pidfd.get()), &info, WEXITED) < 0 &&
+           errno == EINTR) {
+    }
+    stub.memory.reset(); // the stub is gone: its stack and buffers can be reused
 }
 
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg) {

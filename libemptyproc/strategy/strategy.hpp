@@ -47,8 +47,17 @@ struct StubLaunch {
 // -errno with msg.
 int start_stub(uint32_t strategy, const StubLaunch &launch, StubProcess &out, std::string &msg);
 
-// Whether `strategy` names a strategy this build has.
-bool strategy_known(uint32_t strategy);
+// ep_open_how.strategy: the strategy in the low byte, a pool's base above it (EP_STRATEGY_POOL_OF).
+inline uint32_t strategy_kind(uint32_t strategy) {
+    return strategy & 0xffu;
+}
+inline uint32_t pool_base(uint32_t strategy) {
+    return strategy >> 8;
+}
+
+// 0, or -EINVAL with msg if `strategy` names no strategy this build has, or a pool of a base it does
+// not offer (clone_vm, fork and exec_stub are).
+int check_strategy(uint32_t strategy, std::string &msg);
 
 // How `strategy`'s stub reaches what its transport shares with it in memory (the io_uring
 // transport's ring and arena): make_channel()'s reach.
@@ -75,9 +84,21 @@ struct FsAtOpen {
     mode_t umask = 0;
 };
 
-// Strategy pool: a prepared stub and its channel (or a fresh one if none is ready). pool.cpp.
 class Channel;
-int pool_take(uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs, std::string &msg);
+
+// A fresh stub of `strategy` (not the pool) and its channel, made as ep_open() makes them: the
+// channel, then the stub, then the channel told of the stub. 0, or -errno with msg and `step` naming
+// the part that failed ("transport" or "strategy"); a failure leaves nothing behind.
+int open_stub(uint32_t strategy, StubLaunch &launch, std::unique_ptr<Channel> &chan, StubProcess &stub,
+              std::string &msg, const char *&step);
+
+// Kill a stub that has not exec'd, end its stream and reap it.
+void end_stub(StubProcess &stub, Channel &chan);
+
+// Strategy pool: a prepared stub of `base` and its channel (or a fresh one if none is ready).
+// pool.cpp.
+int pool_take(uint32_t base, uint32_t transport, std::unique_ptr<Channel> &chan, StubProcess &stub, FsAtOpen &fs,
+              std::string &msg, const char *&step);
 
 // ep_cache_release(): end the pool's stubs, the zygote, the safeexec memfd, the descriptor slots.
 void release_cached();

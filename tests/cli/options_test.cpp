@@ -51,7 +51,8 @@ TEST_P(RunOptions, ByDefaultPassesStdioAndEnvironmentOnly) {
 
 // --strategy: every strategy runs the program and passes it the same stdio and nothing else.
 TEST_P(RunOptions, EveryStrategyRunsTheProgramWithStdioOnly) {
-    for (const char *strategy : {"clone_vm", "fork", "exec_stub", "zygote", "pool", "safeexec"}) {
+    for (const char *strategy : {"clone_vm", "fork", "exec_stub", "zygote", "pool", "safeexec", "pool:clone_vm",
+                                 "pool:fork", "pool:exec_stub"}) {
         CliResult r = run_probe({"--strategy", strategy});
         ASSERT_EQ(r.exit_code(), 0) << strategy << ": " << r.err;
         ProbeView v(r.out);

@@ -136,7 +136,7 @@ std::string status_field(pid_t pid, const std::string &name) {
 }
 
 bool stub_born_in_ep_open(const Matrix &m) {
-    return m.strategy.id != EP_STRATEGY_ZYGOTE && m.strategy.id != EP_STRATEGY_POOL;
+    return m.strategy.id != EP_STRATEGY_ZYGOTE && !is_pool(m.strategy.id);
 }
 bool inherits(const Matrix &m) { // EP_OPEN_INHERIT_*: the stub starts from the caller's state
     return m.strategy.id == EP_STRATEGY_CLONE_VM || m.strategy.id == EP_STRATEGY_FORK;

@@ -4,14 +4,18 @@
 // spawn; the stub is the caller's child; the caller's descriptors opened since do not leak.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
+#include <set>
 
 #include "fixture.hpp"
 
@@ -67,11 +71,11 @@ TEST_P(Prepared, ARelativeCwdKeyStartsFromTheCallersCwdAtOpen) {
 }
 
 // Paused stubs that are this process's children (the pool's, once its refill thread made them).
-int stub_children() {
-    int n = 0;
+std::set<pid_t> stub_children_pids() {
+    std::set<pid_t> pids;
     DIR *tasks = opendir("/proc/self/task");
     if (!tasks)
-        return 0;
+        return pids;
     while (dirent *t = readdir(tasks)) {
         std::ifstream children(std::string("/proc/self/task/") + t->d_name + "/children");
         pid_t pid;
@@ -79,11 +83,64 @@ int stub_children() {
             std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
             std::string name;
             if (std::getline(comm, name) && name == "ep-stub")
-                n++;
+                pids.insert(pid);
         }
     }
     closedir(tasks);
-    return n;
+    return pids;
+}
+int stub_children() {
+    return static_cast<int>(stub_children_pids().size());
+}
+
+std::string exe_of(pid_t pid) {
+    char buf[4096];
+    ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+}
+
+// The stub ep_open() hands out is made by the entry's strategy, or for a pool by its base, and a pool
+// hands out one of the stubs it made ahead: what the stub shares with the caller (kcmp(2) KCMP_VM:
+// the same memory) and what program it runs tell the strategies apart.
+TEST_P(Prepared, TheStubIsMadeByTheStrategyOrThePoolsBase) {
+    if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_VM, 0, 0) != 0)
+        GTEST_SKIP() << "kcmp(2) is not available: " << strerror(errno);
+    warm_up();
+    const uint32_t maker = stub_maker(GetParam().strategy.id);
+    std::set<pid_t> ready;
+    for (int i = 0; i < 2000 && is_pool(GetParam().strategy.id) && (ready = stub_children_pids()).empty(); i++)
+        usleep(1000);
+    Spawn s(GetParam());
+    ASSERT_TRUE(s.opened()) << joined(log_messages(-1));
+    const pid_t stub = ep_pid(s.fd());
+    ASSERT_GT(stub, 0);
+    if (is_pool(GetParam().strategy.id)) {
+        EXPECT_EQ(ready.count(stub), 1u) << "the pool made no stub ahead, or handed out a fresh one";
+    }
+    const bool shares_memory = syscall(SYS_kcmp, getpid(), stub, KCMP_VM, 0, 0) == 0;
+    const std::string exe = exe_of(stub), self = exe_of(getpid());
+    switch (maker) {
+    case EP_STRATEGY_CLONE_VM:
+        EXPECT_TRUE(shares_memory);
+        break;
+    case EP_STRATEGY_FORK: // a copy of the caller: its program, its own memory
+        EXPECT_FALSE(shares_memory);
+        EXPECT_EQ(exe, self);
+        break;
+    case EP_STRATEGY_EXEC_STUB:
+    case EP_STRATEGY_ZYGOTE: // the helper program, from its file
+        EXPECT_FALSE(shares_memory);
+        EXPECT_EQ(exe.substr(exe.rfind('/') + 1), "ep-stub") << exe;
+        break;
+    case EP_STRATEGY_SAFEEXEC: // the helper's image, from a memfd
+        EXPECT_FALSE(shares_memory);
+        EXPECT_EQ(exe.rfind("/memfd:", 0), 0u) << exe;
+        break;
+    default:
+        FAIL() << "no expectation for strategy " << maker;
+    }
+    auto out = s.run();
+    ASSERT_EQ(out.exec, ok()) << joined(out.log);
 }
 
 // In a forked caller that chroot()s after its first spawn: the next program runs in the new root
@@ -91,7 +148,7 @@ int stub_children() {
 // but the root itself tells the pool not to hand out a stub made before. The target is the static probe, copied into
 // the new root, exec'ed as "/probe": found only if the stub's root is the caller's at ep_open().
 TEST_P(Prepared, RootIsTheCallersAtOpenNotAtAnEarlierSpawn) {
-    if (GetParam().strategy.id == EP_STRATEGY_EXEC_STUB)
+    if (stub_maker(GetParam().strategy.id) == EP_STRATEGY_EXEC_STUB)
         GTEST_SKIP() << "exec_stub execs its helper program by path, which the new root does not hold";
     std::string copy = "cp " + std::string(EP_PROBE_STATIC_PATH) + " " + tmp.path() + "/probe";
     ASSERT_EQ(system(copy.c_str()), 0);
@@ -119,9 +176,9 @@ TEST_P(Prepared, RootIsTheCallersAtOpenNotAtAnEarlierSpawn) {
         if (!(first.exec == ok()))
             say("first spawn: " + joined(first.log));
         // The pool's stubs must exist before the chroot, or this test would not be about them.
-        for (int i = 0; i < 2000 && GetParam().strategy.id == EP_STRATEGY_POOL && stub_children() == 0; i++)
+        for (int i = 0; i < 2000 && is_pool(GetParam().strategy.id) && stub_children() == 0; i++)
             usleep(1000);
-        if (GetParam().strategy.id == EP_STRATEGY_POOL && stub_children() == 0)
+        if (is_pool(GetParam().strategy.id) && stub_children() == 0)
             say("the pool made no stub within 2 s");
         if (chroot(tmp.path().c_str()) != 0 || chdir("/") != 0)
             say("chroot: " + std::string(strerror(errno)));

@@ -388,6 +388,19 @@ TEST_P(CppBuilder, ABuilderSpawnsAgainAndOpsAreRecorded) {
     }
 }
 
+// ep::pool_of(base) is EP_STRATEGY_POOL_OF: a pool of that base's stubs, which spawns as any other.
+TEST_P(CppBuilder, APoolOfExecStubStubsSpawns) {
+    static_assert(ep::pool_of(ep::Strategy::clone_vm) == ep::Strategy::pool);
+    ep::Options o = how();
+    o.strategy = ep::pool_of(ep::Strategy::exec_stub);
+    EXPECT_EQ(static_cast<uint32_t>(o.strategy), EP_STRATEGY_POOL_OF(EP_STRATEGY_EXEC_STUB));
+    Probe p(o);
+    ProbeRun r = p.run({"print"});
+    expect_ok(r);
+    EXPECT_EQ(r["comm"], "probe");
+    ep_cache_release(0); // the pool's stubs are children of ours: end them for the tests after this one
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, CppBuilder, ::testing::Values(false, true),
                          [](const auto &info) { return info.param ? "sync" : "batched"; });
 

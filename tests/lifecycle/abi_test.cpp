@@ -98,13 +98,14 @@ TEST(LifecycleAbi, AMissingStubHelperFailsOpenWithEnoentNamingThePath) {
     ep_cache_release(0); // no zygote from before
     const char *missing = "/nonexistent-ep-dir/ep-stub";
     ASSERT_EQ(setenv("EMPTYPROC_STUB", missing, 1), 0);
-    for (uint32_t strategy : {EP_STRATEGY_EXEC_STUB, EP_STRATEGY_ZYGOTE}) {
+    for (uint32_t strategy : {EP_STRATEGY_EXEC_STUB, EP_STRATEGY_ZYGOTE, EP_STRATEGY_POOL_OF(EP_STRATEGY_EXEC_STUB)}) {
         log_messages(-1);
         ep_open_how how{};
         how.strategy = strategy;
         EXPECT_EQ(rc_of(ep_open(&how, sizeof how)), fails(ENOENT)) << strategy;
         EXPECT_TRUE(has_message(log_messages(-1), "e strategy: ", missing)) << strategy;
     }
+    ep_cache_release(0); // the pool's refill thread reads $EMPTYPROC_STUB too: it is done now
     unsetenv("EMPTYPROC_STUB");
     ep_open_how how{};
     how.strategy = EP_STRATEGY_EXEC_STUB;
@@ -112,6 +113,29 @@ TEST(LifecycleAbi, AMissingStubHelperFailsOpenWithEnoentNamingThePath) {
     EXPECT_GE(fd, 0) << joined(log_messages(-1));
     if (fd >= 0) {
         EXPECT_EQ(rc_of(ep_close(fd)), ok());
+    }
+    EXPECT_TRUE(no_children());
+}
+
+// A pool's base (EP_STRATEGY_POOL_OF) is clone_vm, fork or exec_stub; any other, or a base given to a
+// strategy that is not a pool, is EINVAL naming it, and nothing is started.
+TEST(LifecycleAbi, APoolOfABaseNotOfferedIsEinvalNamingIt) {
+    struct Case {
+        uint32_t strategy;
+        const char *says;
+    } cases[] = {
+        {EP_STRATEGY_POOL_OF(EP_STRATEGY_ZYGOTE), "a pool of zygote stubs is not offered"},
+        {EP_STRATEGY_POOL_OF(EP_STRATEGY_SAFEEXEC), "a pool of safeexec stubs is not offered"},
+        {EP_STRATEGY_POOL_OF(EP_STRATEGY_POOL), "a pool of pool stubs is not offered"},
+        {EP_STRATEGY_POOL_OF(4000), "a pool of 4000 stubs is not offered"},
+        {EP_STRATEGY_FORK | (EP_STRATEGY_EXEC_STUB << 8), "strategy fork has no base"},
+    };
+    for (const Case &c : cases) {
+        log_messages(-1);
+        ep_open_how how{};
+        how.strategy = c.strategy;
+        EXPECT_EQ(rc_of(ep_open(&how, sizeof how)), fails(EINVAL)) << c.strategy;
+        EXPECT_TRUE(has_message(log_messages(-1), "e strategy: ", c.says)) << c.strategy;
     }
     EXPECT_TRUE(no_children());
 }

@@ -68,7 +68,7 @@ bool read_exact(int fd, void *buf, size_t n, int timeout_ms = 10000) {
 size_t kept_processes(const Matrix &m) {
     if (m.strategy.id == EP_STRATEGY_ZYGOTE)
         return 1;
-    if (m.strategy.id == EP_STRATEGY_POOL) {
+    if (is_pool(m.strategy.id)) {
         const char *env = std::getenv("EMPTYPROC_POOL_SIZE");
         long n = env ? std::strtol(env, nullptr, 10) : 4;
         return static_cast<size_t>(n < 1 ? 1 : n > 64 ? 64 : n);

@@ -25,10 +25,26 @@ inline constexpr Named kTransports[] = {
     {EP_TRANSPORT_SOCKETPAIR, "socketpair"},
     {EP_TRANSPORT_IO_URING, "io_uring"},
 };
+// "pool" is a pool of clone_vm stubs; pool_fork and pool_exec_stub are the pool over its other bases.
 inline constexpr Named kStrategies[] = {
-    {EP_STRATEGY_CLONE_VM, "clone_vm"}, {EP_STRATEGY_FORK, "fork"}, {EP_STRATEGY_EXEC_STUB, "exec_stub"},
-    {EP_STRATEGY_ZYGOTE, "zygote"},     {EP_STRATEGY_POOL, "pool"}, {EP_STRATEGY_SAFEEXEC, "safeexec"},
+    {EP_STRATEGY_CLONE_VM, "clone_vm"},
+    {EP_STRATEGY_FORK, "fork"},
+    {EP_STRATEGY_EXEC_STUB, "exec_stub"},
+    {EP_STRATEGY_ZYGOTE, "zygote"},
+    {EP_STRATEGY_POOL, "pool"},
+    {EP_STRATEGY_SAFEEXEC, "safeexec"},
+    {EP_STRATEGY_POOL_OF(EP_STRATEGY_FORK), "pool_fork"},
+    {EP_STRATEGY_POOL_OF(EP_STRATEGY_EXEC_STUB), "pool_exec_stub"},
 };
+
+// Whether a strategy is a pool (of any base), and the strategy that makes its stubs: the base for a
+// pool (EP_STRATEGY_POOL_OF), else itself.
+inline bool is_pool(uint32_t strategy) {
+    return (strategy & 0xffu) == EP_STRATEGY_POOL;
+}
+inline uint32_t stub_maker(uint32_t strategy) {
+    return is_pool(strategy) ? strategy >> 8 : strategy;
+}
 
 struct Matrix {
     Named transport;
