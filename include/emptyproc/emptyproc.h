@@ -136,8 +136,9 @@ enum ep_config_cmd {
  *   A pidfd (O_CLOEXEC) referring to the stub: poll(2), pidfd_send_signal(2) and
  *   waitid(P_PIDFD, ...) work on it, before and after the exec. -1 and errno on failure.
  * ERRORS
- *   EINVAL      size < EP_OPEN_HOW_SIZE_VER0, unknown flags, transport or strategy, a namespace
- *               other than CLONE_NEWPID, reserved not 0.
+ *   EINVAL      size < EP_OPEN_HOW_SIZE_VER0, unknown flags, transport or strategy (or a pool's base
+ *               other than clone_vm, fork and exec_stub), a namespace other than CLONE_NEWPID,
+ *               reserved not 0.
  *   EBADF       EP_OPEN_CGROUP with a cgroup_fd that is not open.
  *   EPERM       CLONE_NEWPID or the cgroup needs privileges the caller lacks.
  *   E2BIG       size is larger than the library knows and the extra bytes are not zero.

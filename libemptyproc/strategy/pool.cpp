@@ -5,18 +5,15 @@
 // A pooled stub is a stub of the pool's base (clone_vm, fork or exec_stub) made ahead: S0 has run at
 // fill time (its descriptor table is private and holds only its channel; its dispositions are
 // default; all signals blocked). Its cwd, root, umask, credentials and resource limits are copies
-// taken at fill time. At hand-out the pool
-// reads the caller's cwd (an O_PATH descriptor) and umask, and the handle sends them as the first
-// two records of the stream, so no round trip to the stub is needed before ep_open() returns.
+// taken at fill time. At hand-out the pool reads the caller's cwd (an O_PATH descriptor) and umask,
+// and the handle sends them as the first two records of the stream, so no round trip to the stub is
+// needed before ep_open() returns.
 // Root, credentials and resource limits are compared instead: a pooled stub whose root or
 // Fingerprint differs from the caller's at hand-out is discarded (killed and reaped) and a fresh
 // one made.
 // The pool's size is $EMPTYPROC_POOL_SIZE (1..64, default 4) per base and transport in use.
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -141,7 +138,12 @@ class Pool {
             msg = "unknown transport " + std::to_string(transport);
             return -EINVAL;
         }
-        const uint32_t qi = queue_of(base, transport); // base < kBasesMax: check_strategy()
+        step = "strategy";
+        if (base >= kBasesMax) { // check_strategy() let it through: the two lists disagree
+            msg = "a pool of strategy " + std::to_string(base) + " stubs is not offered";
+            return -EINVAL;
+        }
+        const uint32_t qi = queue_of(base, transport);
         std::deque<Pooled> stale;
         Pooled got;
         {
@@ -229,13 +231,13 @@ class Pool {
         std::unique_lock lock(mu_);
         const pid_t me = owner_;
         for (;;) {
-            uint32_t t = kQueues;
+            uint32_t q = kQueues; // the queue to fill
             cv_.wait(lock, [&] {
                 if (owner_ != me || drop_ring_)
                     return true;
                 for (uint32_t i = 0; i < kQueues; i++)
                     if (want_[i] && ready_[i].size() < size_) {
-                        t = i;
+                        q = i;
                         return true;
                     }
                 return false;
@@ -248,7 +250,7 @@ class Pool {
                 idle_cv_.notify_all();
                 continue;
             }
-            if (!ready_[t].empty() && std::chrono::steady_clock::now() < quiet_until_) {
+            if (!ready_[q].empty() && std::chrono::steady_clock::now() < quiet_until_) {
                 cv_.wait_until(lock, quiet_until_);
                 continue; // then look again: released, forked, or another hand-out since
             }
@@ -259,12 +261,12 @@ class Pool {
             const char *step;
             p.fp = Fingerprint::now();
             // No root identity (statx without a mount id): nothing to check a hand-out against.
-            int err = RootId::now(p.root) ? make_one(t, p.chan, p.stub, msg, step) : -ENOENT;
+            int err = RootId::now(p.root) ? make_one(q, p.chan, p.stub, msg, step) : -ENOENT;
             lock.lock();
             if (err) {
-                want_[t] = false; // cannot fill it: hand-outs make fresh stubs until the next take()
-            } else if (want_[t] && owner_ == me) {
-                ready_[t].push_back(std::move(p));
+                want_[q] = false; // cannot fill it: hand-outs make fresh stubs until the next take()
+            } else if (want_[q] && owner_ == me) {
+                ready_[q].push_back(std::move(p));
             } else { // released meanwhile
                 lock.unlock();
                 discard(p);
