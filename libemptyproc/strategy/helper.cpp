@@ -28,8 +28,10 @@ extern "C" const unsigned char ep_helper_image_end[];
 namespace ep::detail {
 namespace {
 
+// Never destroyed, as the pool (pool.cpp): its refill thread may start an exec_stub stub while the
+// process exits, after static destructors have run (std::mutex's is trivial).
 std::mutex mu;
-std::string found_path; // cached once found
+std::string &found_path = *new std::string; // cached once found
 int memfd = -1;
 
 std::string dir_of(const std::string &file) {
