@@ -82,11 +82,12 @@ int check_strategy(uint32_t strategy, std::string &msg) {
         msg = std::string("strategy ") + s->name + " has no base: only EP_STRATEGY_POOL_OF() takes one";
         return -EINVAL;
     }
-    for (uint32_t base : kPoolBases)
-        if (pool_base(strategy) == base)
+    const uint32_t base = pool_base(strategy);
+    for (uint32_t offered : kPoolBases)
+        if (base == offered)
             return 0;
-    const StrategyRow *b = row_of(pool_base(strategy));
-    msg = "a pool of " + (b && pool_base(strategy) < 256 ? std::string(b->name) : std::to_string(pool_base(strategy))) +
+    const StrategyRow *b = base <= 0xffu ? row_of(base) : nullptr; // row_of() reads the low byte only
+    msg = "a pool of " + (b ? std::string(b->name) : std::to_string(base)) +
           " stubs is not offered: a pool's base is clone_vm, fork or exec_stub";
     return -EINVAL;
 }
